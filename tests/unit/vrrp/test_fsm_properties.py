@@ -1,0 +1,296 @@
+"""Property tests: random event sequences against one machine and a simulated VRRP LAN.
+
+The simulator connects 2-3 :class:`VrrpMachine` instances through an ideal network: an advert
+sent by one node reaches every other node at the same instant. Time is a FakeClock that jumps
+from one deadline to the next. After any sequence of faults, priority changes, rejected
+adverts and shutdowns, once the network is left alone for long enough there must be exactly
+one master among the nodes that are up, and it must stay master.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from ipaddress import IPv4Address
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pykeepalived.vrrp import timers
+from pykeepalived.vrrp.clock import FakeClock
+from pykeepalived.vrrp.fsm import (
+    Action,
+    AddVips,
+    AdvertReceived,
+    AdvertRejected,
+    EffectivePriorityChanged,
+    Event,
+    FaultOff,
+    FaultOn,
+    InitComplete,
+    MachineConfig,
+    RemoveVips,
+    SendAdvert,
+    Shutdown,
+    SourceAddressChanged,
+    Startup,
+    State,
+    Timer,
+    VrrpMachine,
+)
+
+pytestmark = pytest.mark.unit
+
+MAX_STEPS = 200_000
+
+
+# ---- one machine, any events ---------------------------------------------------------------
+
+sources = st.integers(1, 254).map(lambda n: IPv4Address(f"192.0.2.{n}"))
+
+configs = st.builds(
+    MachineConfig,
+    vrid=st.integers(1, 255),
+    version=st.just(3),
+    priority=st.integers(1, 255),
+    adver_int_cs=st.integers(1, 400),
+    initial_state=st.sampled_from([State.BACKUP, State.MASTER]),
+    nopreempt=st.booleans(),
+    preempt_delay_s=st.sampled_from([0.0, 0.5, 7.0]),
+    source_address=st.one_of(st.none(), sources),
+    down_timer_adverts=st.integers(1, 5),
+    lower_prio_no_advert=st.booleans(),
+    higher_prio_send_advert=st.booleans(),
+    skip_check_adv_addr=st.booleans(),
+    garp_master_delay_s=st.sampled_from([0.0, 0.3, 5.0]),
+    garp_master_refresh_s=st.sampled_from([0.0, 1.5]),
+    garp_lower_prio_delay_s=st.sampled_from([0.0, 2.0]),
+    garp_lower_prio_repeat=st.integers(0, 2),
+    unicast=st.booleans(),
+    sync_group=st.booleans(),
+)
+
+events: st.SearchStrategy[Event] = st.one_of(
+    st.builds(Startup, init_pending=st.booleans()),
+    st.builds(InitComplete),
+    st.builds(
+        AdvertReceived,
+        priority=st.integers(0, 255),
+        adver_int_cs=st.integers(0, 4095),
+        source=sources,
+        addr_list_ok=st.booleans(),
+    ),
+    st.builds(AdvertRejected, reason=st.sampled_from(["auth_failure", "ip_ttl_err"])),
+    st.builds(Timer),
+    st.builds(FaultOn, reason=st.sampled_from(["a", "b"])),
+    st.builds(FaultOff, reason=st.sampled_from(["a", "b"])),
+    st.builds(EffectivePriorityChanged, priority=st.integers(-300, 600)),
+    st.builds(SourceAddressChanged, address=st.one_of(st.none(), sources)),
+    st.builds(Shutdown, release=st.booleans()),
+)
+
+
+def check_invariants(m: VrrpMachine) -> None:
+    status = m.describe()
+    assert 1 <= status.effective_priority <= 255
+    if status.state is not State.STOP:  # --dont-release-vrrp may leave the VIPs at STOP
+        assert status.vips_set == (status.state is State.MASTER)
+    if status.state in (State.INIT, State.STOP):
+        assert m.next_deadline() is None
+    if status.state in (State.BACKUP, State.MASTER):
+        assert status.next_deadline_s is not None
+    if status.state is State.MASTER:
+        assert status.stats.become_master >= 1
+    if status.faults and status.state is not State.INIT:
+        assert status.state in (State.FAULT, State.STOP)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cfg=configs,
+    steps=st.lists(st.tuples(st.floats(0, 3, allow_nan=False), events), max_size=60),
+)
+def test_a_machine_never_raises_and_keeps_its_invariants(
+    cfg: MachineConfig, steps: list[tuple[float, Event]]
+) -> None:
+    clock = FakeClock()
+    m = VrrpMachine(cfg)
+    vips = False
+    for delay_s, event in steps:
+        clock.advance(delay_s)
+        actions = m.handle(event, clock.now())
+        for action in actions:
+            if isinstance(action, AddVips):
+                assert not vips
+                vips = True
+            elif isinstance(action, RemoveVips):
+                assert vips
+                vips = False
+        assert vips == m.describe().vips_set
+        if isinstance(event, Timer):
+            # every due timer ran
+            deadline = m.next_deadline()
+            assert deadline is None or deadline > clock.now()
+        check_invariants(m)
+
+
+# ---- a simulated LAN -----------------------------------------------------------------------
+
+
+class Lan:
+    """Nodes exchanging adverts instantly, driven by a shared FakeClock."""
+
+    def __init__(self, cfgs: list[MachineConfig]) -> None:
+        self.clock = FakeClock()
+        self.nodes = [VrrpMachine(c) for c in cfgs]
+        self.vips = [False] * len(cfgs)
+        self.steps = 0
+
+    def feed(self, index: int, event: Event) -> None:
+        pending: list[tuple[int, Action]] = [
+            (index, a) for a in self.nodes[index].handle(event, self.clock.now())
+        ]
+        while pending:
+            self.steps += 1
+            assert self.steps < MAX_STEPS, "the nodes never settle"
+            sender, action = pending.pop(0)
+            if isinstance(action, AddVips):
+                assert not self.vips[sender]
+                self.vips[sender] = True
+            elif isinstance(action, RemoveVips):
+                assert self.vips[sender]
+                self.vips[sender] = False
+            elif isinstance(action, SendAdvert):
+                cfg = self.nodes[sender].config
+                assert cfg.source_address is not None
+                advert = AdvertReceived(action.priority, cfg.adver_int_cs, cfg.source_address)
+                for other, node in enumerate(self.nodes):
+                    if other != sender:
+                        pending += [(other, a) for a in node.handle(advert, self.clock.now())]
+
+    def run_until(self, t_end: float) -> None:
+        while True:
+            due = [
+                (d, i)
+                for i, node in enumerate(self.nodes)
+                if (d := node.next_deadline()) is not None and d <= t_end
+            ]
+            if not due:
+                break
+            deadline, index = min(due)
+            self.clock.set(max(deadline, self.clock.now()))
+            self.feed(index, Timer())
+        self.clock.set(max(t_end, self.clock.now()))
+
+    def masters(self) -> list[int]:
+        return [i for i, n in enumerate(self.nodes) if n.state is State.MASTER]
+
+
+@st.composite
+def lans(draw: st.DrawFn) -> list[MachineConfig]:
+    n = draw(st.integers(2, 3))
+    version = draw(st.sampled_from([2, 3]))
+    v2_interval = draw(st.sampled_from([100, 200]))
+    cfgs = []
+    for i in range(n):
+        priority = draw(st.sampled_from([1, 50, 100, 100, 150, 254, 255]))
+        initial = draw(st.sampled_from([State.BACKUP, State.MASTER]))
+        # keepalived's config completion clears nopreempt with state MASTER or priority 255,
+        # and preempt_delay with nopreempt
+        nopreempt = draw(st.booleans()) and priority != 255 and initial is State.BACKUP
+        preempt_delay_s = 0.0 if nopreempt else draw(st.sampled_from([0.0, 0.0, 2.5]))
+        cfgs.append(
+            MachineConfig(
+                vrid=7,
+                version=version,
+                priority=priority,
+                adver_int_cs=v2_interval if version == 2 else draw(st.sampled_from([20, 100, 300])),
+                initial_state=initial,
+                nopreempt=nopreempt,
+                preempt_delay_s=preempt_delay_s,
+                source_address=IPv4Address(f"198.51.100.{10 + i}"),
+                down_timer_adverts=draw(st.sampled_from([1, 3])),
+                lower_prio_no_advert=draw(st.booleans()),
+                higher_prio_send_advert=draw(st.booleans()),
+                garp_master_refresh_s=draw(st.sampled_from([0.0, 2.0])),
+                name=f"node{i}",
+            )
+        )
+    return cfgs
+
+
+def lan_events(n: int) -> st.SearchStrategy[tuple[float, int, Event]]:
+    return st.tuples(
+        st.floats(0, 4, allow_nan=False),
+        st.integers(0, n - 1),
+        st.one_of(
+            st.builds(FaultOn, reason=st.sampled_from(["link", "script"])),
+            st.builds(FaultOff, reason=st.sampled_from(["link", "script"])),
+            st.builds(EffectivePriorityChanged, priority=st.integers(1, 254)),
+            st.builds(AdvertRejected, reason=st.just("auth_failure")),
+            st.builds(Shutdown),
+        ),
+    )
+
+
+def settle_time_s(cfgs: list[MachineConfig]) -> float:
+    worst = max(
+        timers.master_down_interval_s(c.version, 1, max(x.adver_int_cs for x in cfgs), 3)
+        for c in cfgs
+    )
+    return 4 * worst + max(c.preempt_delay_s for c in cfgs) + 5.0
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), cfgs=lans())
+def test_a_lan_converges_to_exactly_one_master(
+    data: st.DataObject, cfgs: list[MachineConfig]
+) -> None:
+    lan = Lan(cfgs)
+    for i in range(len(cfgs)):
+        starts_at = data.draw(st.floats(0, 2, allow_nan=False), label=f"start{i}")
+        lan.run_until(starts_at)
+        lan.feed(i, Startup())
+    script = data.draw(st.lists(lan_events(len(cfgs)), max_size=25), label="events")
+    for delay_s, index, event in script:
+        lan.run_until(lan.clock.now() + delay_s)
+        lan.feed(index, event)
+        assert lan.vips == [n.state is State.MASTER for n in lan.nodes]
+
+    lan.run_until(lan.clock.now() + settle_time_s(cfgs))
+    up = [i for i, n in enumerate(lan.nodes) if n.state in (State.BACKUP, State.MASTER)]
+    masters = lan.masters()
+    assert len(masters) == (1 if up else 0), [n.describe() for n in lan.nodes]
+    assert lan.vips == [n.state is State.MASTER for n in lan.nodes]
+
+    # ... and it stays so
+    before = masters
+    lan.run_until(lan.clock.now() + settle_time_s(cfgs))
+    assert lan.masters() == before
+
+
+def test_simulator_fails_over_and_back() -> None:
+    """A deterministic run of the simulator: preemption by the higher node after it returns."""
+    cfgs = [
+        MachineConfig(vrid=1, priority=200, source_address=IPv4Address("198.51.100.1")),
+        MachineConfig(vrid=1, priority=100, source_address=IPv4Address("198.51.100.2")),
+    ]
+    lan = Lan(cfgs)
+    lan.feed(0, Startup())
+    lan.feed(1, Startup())
+    lan.run_until(10.0)
+    assert lan.masters() == [0]
+    assert lan.clock.now() == 10.0
+    lan.feed(0, FaultOn("link"))  # sends priority 0: node 1 takes over after its skew time
+    lan.run_until(10.0 + 0.609375)
+    assert lan.masters() == [1]
+    lan.feed(0, FaultOff("link"))
+    # node 0 discards the lower adverts and takes over MDI(200) later
+    lan.run_until(10.609375 + 3 + 56 / 256 - 0.01)
+    assert lan.masters() == [1]
+    lan.run_until(10.609375 + 3 + 56 / 256)
+    assert lan.masters() == [0]
+    status: dict[str, Any] = dataclasses.asdict(lan.nodes[1].describe())
+    assert status["state"] is State.BACKUP
+    assert status["master_priority"] == 200
