@@ -85,7 +85,9 @@ def time_process(argv: list[str], runs: int) -> tuple[list[float], int, int]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--interface", default="lo" if not Path("/sys/class/net/eth0").exists() else "eth0")
+    ap.add_argument(
+        "--interface", default="lo" if not Path("/sys/class/net/eth0").exists() else "eth0"
+    )
     ap.add_argument("--keep", type=Path, default=None, help="also write the config here")
     args = ap.parse_args()
 
@@ -115,14 +117,18 @@ def main() -> int:
             times, rss, code = time_process([keepalived, "-t", "-f", str(conf)], args.runs)
             rows.append(("keepalived 2.2.7 -t (process)", times, rss, code))
 
-    print(f"config: {n_lines} lines, {n_vs} virtual servers x {REAL_SERVERS} real servers, "
-          f"{n_vi} VRRP instances; {args.runs} runs each")
+    print(
+        f"config: {n_lines} lines, {n_vs} virtual servers x {REAL_SERVERS} real servers, "
+        f"{n_vi} VRRP instances; {args.runs} runs each"
+    )
     print(f"{'tool':40} {'median s':>9} {'best s':>8} {'peak RSS MiB':>13} {'exit':>5}")
     for name, samples, rss_kib, exit_code in rows:
         rss_txt = f"{rss_kib / 1024:.1f}" if rss_kib is not None else "-"
         code_txt = str(exit_code) if exit_code is not None else "-"
-        print(f"{name:40} {statistics.median(samples):9.3f} {min(samples):8.3f} "
-              f"{rss_txt:>13} {code_txt:>5}")
+        print(
+            f"{name:40} {statistics.median(samples):9.3f} {min(samples):8.3f} "
+            f"{rss_txt:>13} {code_txt:>5}"
+        )
     return 0
 
 

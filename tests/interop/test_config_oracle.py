@@ -36,7 +36,10 @@ LINE_RE = re.compile(r"^\((?:(?P<file>[^()]*?): )?Line (?P<line>\d+)(?::\d+)?\)"
 
 def config_files() -> list[Path]:
     files = sorted(SAMPLES.glob("keepalived.conf.*"))
-    files += [SAMPLES / "etc_keepalived" / "keepalived.conf", SAMPLES / "docker" / "keepalived.conf"]
+    files += [
+        SAMPLES / "etc_keepalived" / "keepalived.conf",
+        SAMPLES / "docker" / "keepalived.conf",
+    ]
     files += [ROOT / "src" / "pykeepalived" / "lab" / "seed.conf"]
     files += sorted(CASES.glob("*.conf"))
     return [f for f in files if f.is_file()]
@@ -70,6 +73,7 @@ def run_test(ns: str, argv: list[str], conf: Path) -> tuple[int, str]:
         text=True,
         timeout=60,
         cwd=conf.parent,
+        check=False,
     )
     return proc.returncode, proc.stdout + proc.stderr
 
@@ -85,11 +89,23 @@ def reported_lines(output: str, conf: Path) -> set[tuple[str, int]]:
     return found
 
 
-@pytest.mark.parametrize("conf", config_files(), ids=lambda p: p.name if p.parent.name in {"keepalived-samples", "oracle_cases", "lab"} else f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize(
+    "conf",
+    config_files(),
+    ids=lambda p: (
+        p.name
+        if p.parent.name in {"keepalived-samples", "oracle_cases", "lab"}
+        else f"{p.parent.name}/{p.name}"
+    ),
+)
 def test_same_verdict_as_keepalived(oracle_ns: str, conf: Path) -> None:
     ka_rc, ka_out = run_test(oracle_ns, ["keepalived"], conf)
     py_rc, py_out = run_test(oracle_ns, [str(PYKEEPALIVED)], conf)
-    detail = f"\n--- keepalived (exit {ka_rc}):\n{ka_out}\n--- pykeepalived (exit {py_rc}):\n{py_out}"
+    detail = (
+        f"\n--- keepalived (exit {ka_rc}):\n{ka_out}\n--- pykeepalived (exit {py_rc}):\n{py_out}"
+    )
     assert py_rc == ka_rc, f"exit codes differ{detail}"
     missing = reported_lines(ka_out, conf) - reported_lines(py_out, conf)
-    assert not missing, f"lines keepalived reports but pykeepalived does not: {sorted(missing)}{detail}"
+    assert not missing, (
+        f"lines keepalived reports but pykeepalived does not: {sorted(missing)}{detail}"
+    )

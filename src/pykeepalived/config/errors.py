@@ -1,7 +1,8 @@
 """Configuration diagnostics: every message carries its source location and a keepalived severity.
 
 keepalived reports config problems as ``(FILE: Line N) message`` on stderr and keeps going; the
-severity decides what ``-t`` returns (lib/scheduler.h): 0 clean, 2 abort, 4 fatal, 5 config error, 6 security.
+severity decides what ``-t`` returns (lib/scheduler.h): 0 clean, 2 abort, 4 fatal,
+5 config error, 6 security.
 Warnings do not change the exit code.
 """
 

@@ -57,7 +57,9 @@ def _root_owner() -> dict[str, Subsystem]:
     for sub in SUBSYSTEMS:
         for name in sub.root_keywords.names:
             if name in owner:
-                raise RuntimeError(f"root keyword {name!r} claimed by {owner[name].name} and {sub.name}")
+                raise RuntimeError(
+                    f"root keyword {name!r} claimed by {owner[name].name} and {sub.name}"
+                )
             owner[name] = sub
     return owner
 
@@ -82,9 +84,7 @@ def build_config(
         table: KeywordTable = sub.root_keywords
         table.dispatch_one(node, ctx.fields_of(sub.name), ctx)
     models = {sub.name: sub.finish(ctx.fields_of(sub.name), ctx) for sub in SUBSYSTEMS}
-    return Config(
-        global_defs=models["global"], vrrp=models["vrrp"], lvs=models["lvs"], files=files
-    )
+    return Config(global_defs=models["global"], vrrp=models["vrrp"], lvs=models["lvs"], files=files)
 
 
 def load_file(

@@ -102,7 +102,7 @@ def unknown_keyword(node: Node, ctx: ParseContext) -> None:
 
 def deprecated(node: Node, new_name: str, ctx: ParseContext) -> None:
     ctx.diags.warning(
-        f"Keyword '{node.keyword}' is deprecated - please use '{new_name}'", node.location
+        f'Keyword "{node.keyword}" is deprecated - please use "{new_name}"', node.location
     )
 
 

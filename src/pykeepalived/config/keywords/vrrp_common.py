@@ -1,0 +1,496 @@
+"""Helpers shared by the VRRP keyword tables: readers with keepalived's messages, the global
+defaults an instance copies, interface checks, script lines and tracked-object lists.
+
+The ``vrrp`` subsystem's ``Fields`` hold lists of per-object field dicts (``instances``,
+``scripts``, ...) in config order; `vrrp_state` gives typed access to them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pykeepalived.config.errors import Diagnostic, Location
+from pykeepalived.config.keywords.base import Fields, ParseContext, parse_int_text, require_args
+from pykeepalived.config.model.common import QuoteError, Script, split_quoted_escaped
+from pykeepalived.config.model.vrrp import Tracked, TrackedInterface
+from pykeepalived.config.tree import Node
+
+IFNAMSIZ = 16
+UINT_MAX = 0xFFFFFFFF
+INT_MAX = 0x7FFFFFFF
+TIMER_HZ = 1_000_000
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_DECIMAL_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+# --------------------------------------------------------------------------- parse state
+
+
+@dataclass
+class VrrpParseState:
+    """What the VRRP keyword handlers accumulate while the file is read (config order)."""
+
+    instances: list[Fields] = field(default_factory=list)
+    scripts: list[Fields] = field(default_factory=list)
+    sync_groups: list[Fields] = field(default_factory=list)
+    track_files: list[Fields] = field(default_factory=list)
+    track_processes: list[Fields] = field(default_factory=list)
+    bfds: list[Fields] = field(default_factory=list)
+    track_groups: list[Fields] = field(default_factory=list)
+    garp_groups: list[Fields] = field(default_factory=list)
+    linkbeat: list[Fields] = field(default_factory=list)
+    up_down_delays: list[Fields] = field(default_factory=list)
+    static_addresses: list[Any] = field(default_factory=list)
+    static_routes: list[Any] = field(default_factory=list)
+    static_rules: list[Any] = field(default_factory=list)
+    nonexistent_interface: bool = False
+    deferred_missing: list[tuple[Diagnostic, Callable[[], None]]] = field(default_factory=list)
+    """Messages about interfaces that do not exist, with how to undo them: keepalived reads
+    ``global_defs`` before anything else, so a later ``dynamic_interfaces`` still applies."""
+
+    def script_names(self) -> set[str]:
+        return {s["name"] for s in self.scripts}
+
+
+def vrrp_state(fields: Fields) -> VrrpParseState:
+    """The parse state kept in the vrrp subsystem's fields (created on first use)."""
+    state = fields.get("_state")
+    if not isinstance(state, VrrpParseState):
+        state = VrrpParseState()
+        fields["_state"] = state
+    return state
+
+
+# --------------------------------------------------------------------------- globals
+
+
+_GLOBAL_DEFAULTS: dict[str, Any] = {
+    "vrrp_garp_master_delay": 5,
+    "vrrp_garp_master_repeat": 5,
+    "vrrp_garp_master_refresh": 0,
+    "vrrp_garp_master_refresh_repeat": 1,
+    "vrrp_garp_lower_prio_delay": None,
+    "vrrp_garp_lower_prio_repeat": None,
+    "vrrp_version": 2,
+    "vrrp_strict": False,
+    "vrrp_skip_check_adv_addr": False,
+    "vrrp_lower_prio_no_advert": False,
+    "vrrp_higher_prio_send_advert": False,
+    "vrrp_down_timer_adverts": 3,
+    "vrrp_check_unicast_src": False,
+    "vrrp_garp_extra_if": 0,
+    "vrrp_garp_extra_if_all": False,
+    "vrrp_notify_priority_changes": False,
+    "smtp_alert": None,
+    "smtp_alert_vrrp": None,
+    "dynamic_interfaces": False,
+    "linkbeat_use_polling": False,
+}
+
+
+def global_value(ctx: ParseContext, key: str) -> Any:
+    """A global_defs value as read so far (``ctx.fields_of("global")``), or its default."""
+    value = ctx.fields_of("global").get(key)
+    if value is None:
+        return _GLOBAL_DEFAULTS.get(key)
+    return value
+
+
+def global_int(ctx: ParseContext, key: str) -> int:
+    value = global_value(ctx, key)
+    return int(value) if value is not None else 0
+
+
+def global_bool(ctx: ParseContext, key: str) -> bool:
+    return bool(global_value(ctx, key))
+
+
+def global_opt_bool(ctx: ParseContext, key: str) -> bool | None:
+    value = global_value(ctx, key)
+    return None if value is None else bool(value)
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def read_unsigned(node: Node, ctx: ParseContext, lo: int, hi: int, index: int = 0) -> int | None:
+    """keepalived's ``read_unsigned_strvec``: an unsigned integer within ``[lo, hi]``."""
+    if not require_args(node, index + 1, ctx):
+        return None
+    text = node.args[index]
+    value = parse_int_text(text)
+    if value is None:
+        ctx.diags.error(f"invalid number '{text}'", node.location)
+        return None
+    if value < 0:
+        ctx.diags.error(f"negative number '{text}'", node.location)
+        return None
+    if not lo <= value <= hi:
+        ctx.diags.error(f"number '{text}' outside range [{lo}, {hi}]", node.location)
+        return None
+    return value
+
+
+def read_signed(node: Node, ctx: ParseContext, lo: int, hi: int, index: int = 0) -> int | None:
+    """keepalived's ``read_int_strvec``."""
+    if not require_args(node, index + 1, ctx):
+        return None
+    text = node.args[index]
+    value = parse_int_text(text)
+    if value is None:
+        ctx.diags.error(f"invalid number '{text}'", node.location)
+        return None
+    if not lo <= value <= hi:
+        ctx.diags.error(f"number '{text}' outside range [{lo}, {hi}]", node.location)
+        return None
+    return value
+
+
+def read_decimal_us(
+    node: Node, ctx: ParseContext, lo_us: int, hi_us: int, index: int = 0
+) -> int | None:
+    """keepalived's ``read_decimal_unsigned_strvec`` with 6 digits: microseconds."""
+    if not require_args(node, index + 1, ctx):
+        return None
+    text = node.args[index]
+    if not _DECIMAL_RE.fullmatch(text):
+        ctx.diags.error(f"invalid number '{text}'", node.location)
+        return None
+    value_us = round(float(text) * TIMER_HZ)
+    if text.startswith("-") and value_us != 0:
+        ctx.diags.error(f"negative number '{text}'", node.location)
+        return None
+    if not lo_us <= value_us <= hi_us:
+        ctx.diags.error(
+            f"number '{text}' outside range [{lo_us / TIMER_HZ:f}, {hi_us / TIMER_HZ:f}]",
+            node.location,
+        )
+        return None
+    return value_us
+
+
+def check_true_false(text: str) -> bool | None:
+    """keepalived's ``check_true_false``."""
+    low = text.lower()
+    if low in ("true", "on", "yes"):
+        return True
+    if low in ("false", "off", "no"):
+        return False
+    return None
+
+
+def parse_ip(text: str) -> IPAddress | None:
+    """``inet_stosockaddr``: a bare address (an IPv6 scope is not accepted)."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def usec_to_s(value_us: int) -> float:
+    return round(value_us / TIMER_HZ, 6)
+
+
+def format_seconds(value_s: float) -> str:
+    """A seconds value as keepalived.conf text (no trailing zeros)."""
+    text = f"{value_s:.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+# --------------------------------------------------------------------------- interfaces
+
+
+def interface_known(name: str, ctx: ParseContext) -> bool:
+    """Whether keepalived would find (or create, with ``dynamic_interfaces``) the interface."""
+    if ctx.interface_exists is None or global_bool(ctx, "dynamic_interfaces"):
+        return True
+    return ctx.interface_exists(name)
+
+
+def is_loopback(name: str) -> bool:
+    """keepalived refuses ARPHRD_LOOPBACK interfaces; without system access, that is ``lo``."""
+    return name == "lo"
+
+
+def report_missing_interface(
+    ctx: ParseContext,
+    message: str,
+    location: Location | None,
+    restore: Callable[[], None],
+    *,
+    fatal: bool = False,
+    stops_vrrp: bool = True,
+) -> None:
+    """Report a missing interface; `undo_missing_interfaces` calls ``restore`` (and removes the
+    message) if ``dynamic_interfaces`` turns out to be set."""
+    state = vrrp_state(ctx.fields_of("vrrp"))
+    if fatal:
+        ctx.diags.fatal(message, location)
+    else:
+        ctx.diags.error(message, location)
+    state.deferred_missing.append((ctx.diags.items[-1], restore))
+    if stops_vrrp:
+        state.nonexistent_interface = True
+
+
+def undo_missing_interfaces(state: VrrpParseState, ctx: ParseContext) -> None:
+    """With ``dynamic_interfaces`` (wherever it is in the file) nothing is missing."""
+    if not global_bool(ctx, "dynamic_interfaces"):
+        return
+    for diag, restore in reversed(state.deferred_missing):
+        ctx.diags.items[:] = [d for d in ctx.diags.items if d is not diag]
+        restore()
+    state.deferred_missing.clear()
+    state.nonexistent_interface = False
+
+
+# --------------------------------------------------------------------------- scripts
+
+
+def script_words(node: Node, ctx: ParseContext) -> list[str] | None:
+    """The words after the keyword, re-read with quotes and escapes (keepalived's
+    ``alloc_strvec_quoted_escaped``); ``None`` after a message if badly quoted."""
+    if not node.raw:
+        return list(node.args)
+    try:
+        return split_quoted_escaped(node.raw)
+    except QuoteError as exc:
+        ctx.diags.error(str(exc), node.location)
+        return None
+
+
+def notify_script(node: Node, ctx: ParseContext) -> Script | None:
+    """``KEYWORD "CMD ARGS" [user [group]]``: the command is the first (quoted) word."""
+    if not require_args(node, 1, ctx):
+        return None
+    words = script_words(node, ctx)
+    if not words:
+        return None
+    command = words[0]
+    try:
+        argv = split_quoted_escaped(command)
+    except QuoteError as exc:
+        ctx.diags.error(str(exc), node.location)
+        return None
+    if not argv:
+        return None
+    user = words[1] if len(words) > 1 else None
+    group = words[2] if len(words) > 2 else None
+    return Script(tuple(argv), user, group, command)
+
+
+# --------------------------------------------------------------------------- tracked lists
+
+
+@dataclass(frozen=True)
+class TrackKind:
+    """How one kind of ``track_*`` block entry is read (keepalived's alloc_track_*)."""
+
+    lookup: Callable[[str, ParseContext], tuple[int, bool] | None]
+    """Name -> (default weight, default reverse) of the tracked object, or None if unknown."""
+    not_found: str
+    duplicate: str
+    unknown_option: str
+    no_value: str
+    bad_weight: str
+    bad_weight_option: str
+    weight_lo: int
+    weight_hi: int
+    clamp_254: bool = False
+    noreverse: bool = True
+    bad_option_drops: bool = False
+
+
+def read_tracked_list(
+    owner: str, block: Node, kind: TrackKind, ctx: ParseContext, found: list[Tracked]
+) -> None:
+    """Append the entries of a ``track_script { NAME [weight N [reverse|noreverse]] }`` block
+    to ``found`` (the owner's entries so far, for the duplicate check)."""
+    for entry in block.children or ():
+        tracked = entry.keyword
+        loc = entry.location
+        fmt = {"owner": owner, "name": tracked}
+        default = kind.lookup(tracked, ctx)
+        if default is None:
+            ctx.diags.error(kind.not_found.format(**fmt), loc)
+            continue
+        if any(t.name == tracked for t in found):
+            ctx.diags.error(kind.duplicate.format(**fmt), loc)
+            continue
+        weight, reverse = default
+        args = entry.args
+        if args:
+            if args[0] != "weight":
+                ctx.diags.error(kind.unknown_option.format(option=args[0], **fmt), loc)
+                continue
+            if len(args) == 1:
+                ctx.diags.error(kind.no_value.format(**fmt), loc)
+                continue
+            value = read_signed(entry, ctx, kind.weight_lo, kind.weight_hi, 1)
+            if value is None:
+                ctx.diags.error(kind.bad_weight.format(value=args[1], **fmt), loc)
+            elif kind.clamp_254 and value in (-254, 254):
+                ctx.diags.error(
+                    f"({owner}) weight for {tracked} cannot be +/-254. Setting to +/-253", loc
+                )
+                weight = -253 if value < 0 else 253
+            else:
+                weight = value
+            if len(args) >= 3:
+                if args[2] == "reverse":
+                    reverse = True
+                elif args[2] == "noreverse" and kind.noreverse:
+                    reverse = False
+                else:
+                    ctx.diags.error(kind.bad_weight_option.format(option=args[2], **fmt), loc)
+                    if kind.bad_option_drops:
+                        continue
+        found.append(Tracked(tracked, weight, reverse, loc))
+
+
+def _inserter(
+    items: list[TrackedInterface], index: int, item: TrackedInterface
+) -> Callable[[], None]:
+    def restore() -> None:
+        items.insert(index, item)
+
+    return restore
+
+
+def read_tracked_interfaces(
+    owner: str, block: Node, ctx: ParseContext, found: list[TrackedInterface]
+) -> None:
+    """Append ``track_interface { IF [weight N [reverse]] }`` entries to ``found``
+    (keepalived's alloc_track_if)."""
+    for entry in block.children or ():
+        name = entry.keyword
+        loc = entry.location
+        if not interface_known(name, ctx):
+            restored = TrackedInterface(name, 0, False, loc)
+            report_missing_interface(
+                ctx,
+                f"({owner}) tracked interface {name} doesn't exist",
+                loc,
+                _inserter(found, len(found), restored),
+            )
+            continue
+        if any(t.name == name for t in found):
+            ctx.diags.error(f"({owner}) duplicate track_interface {name} - ignoring", loc)
+            continue
+        weight = 0
+        reverse = False
+        args = entry.args
+        if args:
+            if args[0] != "weight":
+                ctx.diags.error(
+                    f"({owner}) unknown track_interface {name} option {args[0]} - ignoring", loc
+                )
+                continue
+            if len(args) == 1:
+                ctx.diags.error(
+                    f"({owner}) weight without value specified for track_interface {name}"
+                    " - ignoring",
+                    loc,
+                )
+                continue
+            value = read_signed(entry, ctx, -254, 254, 1)
+            if value is None:
+                ctx.diags.error(
+                    f"({owner}) weight {args[1]} for {name} must be between [-253..253]"
+                    " inclusive. Ignoring...",
+                    loc,
+                )
+            elif value in (-254, 254):
+                ctx.diags.error(
+                    f"({owner}) weight for {name} cannot be +/-254. Setting to +/-253", loc
+                )
+                weight = -253 if value < 0 else 253
+            else:
+                weight = value
+            if len(args) >= 3:
+                if args[2] == "reverse":
+                    reverse = True
+                else:
+                    ctx.diags.error(
+                        f"({owner}) unknown track_interace {name} weight option {args[2]}"
+                        " - ignoring",
+                        loc,
+                    )
+        found.append(TrackedInterface(name, weight, reverse, loc))
+
+
+def _lookup_in(attr: str) -> Callable[[str, ParseContext], tuple[int, bool] | None]:
+    def lookup(name: str, ctx: ParseContext) -> tuple[int, bool] | None:
+        state = vrrp_state(ctx.fields_of("vrrp"))
+        for obj in getattr(state, attr):
+            if obj["name"] == name:
+                return int(obj.get("weight", 0)), bool(obj.get("weight_reverse", False))
+        return None
+
+    return lookup
+
+
+TRACK_SCRIPT = TrackKind(
+    lookup=_lookup_in("scripts"),
+    not_found="({owner}) track script {name} not found, ignoring...",
+    duplicate="({owner}) duplicate track_script {name} - ignoring",
+    unknown_option="({owner}) unknown track script option {option} - ignoring",
+    no_value="({owner}) weight without value specified for track script {name} - ignoring",
+    bad_weight=(
+        "({owner}) track script {name}: weight must be between [-253..253] inclusive, ignoring..."
+    ),
+    bad_weight_option="({owner}) unknown track_script {name} weight option {option} - ignoring",
+    weight_lo=-254,
+    weight_hi=254,
+    clamp_254=True,
+)
+
+TRACK_FILE = TrackKind(
+    lookup=_lookup_in("track_files"),
+    not_found="({owner}) track file {name} not found, ignoring...",
+    duplicate="({owner}) duplicate track_file {name} - ignoring",
+    unknown_option="({owner}) unknown track file option {option} - ignoring",
+    no_value="({owner}) weight without value specified for track file {name} - ignoring",
+    bad_weight=(
+        "({owner}) weight for track file {name} must be in [-254..254] inclusive. Ignoring..."
+    ),
+    bad_weight_option="({owner}) unknown track file {name} weight option {option} - ignoring",
+    weight_lo=-254,
+    weight_hi=254,
+    bad_option_drops=True,
+)
+
+TRACK_PROCESS = TrackKind(
+    lookup=_lookup_in("track_processes"),
+    not_found="({owner}) track process {name} not found, ignoring...",
+    duplicate="({owner}) duplicate track_process {name} - ignoring",
+    unknown_option="({owner}) unknown track process option {option} - ignoring",
+    no_value="({owner}) weight without value specified for track process {name} - ignoring",
+    bad_weight=(
+        "({owner}) weight for track process {name} must be in [-254..254] inclusive. Ignoring..."
+    ),
+    bad_weight_option="({owner}) unknown track_process {name} weight option {option} - ignoring",
+    weight_lo=-254,
+    weight_hi=254,
+)
+
+TRACK_BFD = TrackKind(
+    lookup=_lookup_in("bfds"),
+    not_found="({owner}) track bfd {name} not found, ignoring...",
+    duplicate="({owner}) duplicate track_bfd {name} - ignoring",
+    unknown_option="({owner}) unknown track bfd {name} option {option} - ignoring",
+    no_value="({owner}) weight without value specified for track bfd {name} - ignoring",
+    bad_weight=(
+        "({owner}) weight for track bfd {name} must be in [-253..253] inclusive. Ignoring..."
+    ),
+    bad_weight_option="({owner}) unknown track bfd {name} weight option {option} - ignoring",
+    weight_lo=-253,
+    weight_hi=253,
+    bad_option_drops=True,
+)
