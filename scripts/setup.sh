@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
     python3 python3-venv python3-pip
-    iproute2 iputils-ping arping tcpdump tshark nftables kmod procps
+    iproute2 iputils-ping arping tcpdump tshark nftables kmod procps time
     keepalived ipvsadm
 )
 missing=()

@@ -1,0 +1,639 @@
+"""One VRRP instance at run time: the state machine wired to sockets, addresses and scripts.
+
+:class:`InstanceRuntime` feeds its :class:`~pykeepalived.vrrp.fsm.VrrpMachine` with received
+adverts, link changes and timer expiries (``loop.call_at`` on the machine's next deadline, the
+machine's clock being ``loop.time()``), and carries out the actions it returns:
+
+* adverts are encoded and sent at once, in the order the machine asks (so the first advert of a
+  new master leaves before its VIPs are added, as in keepalived);
+* VIP changes, notifies (scripts and FIFO lines) and GARP bursts go through one ordered queue
+  worked by a task, so that a ``notify_master`` script sees the VIPs already installed and a
+  burst of GARPs follows the addresses it announces; a burst with ``vrrp_garp_interval`` /
+  ``vrrp_gna_interval`` spacing runs as its own task and is cancelled when the VIPs go.
+
+Nothing received can raise out of :meth:`InstanceRuntime.on_advert`: refusals are counted in
+:class:`~pykeepalived.vrrp.stats.VrrpStats` under keepalived's names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
+
+from pykeepalived.net.addresses import add_address, remove_address
+from pykeepalived.net.links import LinkInfo, NetError, NetlinkSession, get_link
+from pykeepalived.notify.fifo import NotifyFifo, instance_line
+from pykeepalived.notify.scripts import ScriptLauncher, ScriptSpec
+from pykeepalived.notify.vrrp_args import instance_notify_args
+from pykeepalived.vrrp import fsm
+from pykeepalived.vrrp.auth import AuthType
+from pykeepalived.vrrp.fsm import (
+    AddVips,
+    AdvertReceived,
+    AdvertRejected,
+    EffectivePriorityUpdated,
+    FaultOff,
+    FaultOn,
+    GarpKind,
+    MasterWanted,
+    Notify,
+    NotifyMasterRxLowerPri,
+    RemoveVips,
+    SendAdvert,
+    SendGratuitous,
+    Shutdown,
+    SourceAddressChanged,
+    Startup,
+    State,
+    StateChanged,
+    VrrpMachine,
+)
+from pykeepalived.vrrp.garp import GarpSender
+from pykeepalived.vrrp.mapping import InstancePlan
+from pykeepalived.vrrp.packet import (
+    Advertisement,
+    ChecksumCompat,
+    Family,
+    ReceivedAdvert,
+    encode_ipv4,
+    encode_vrrp,
+    needs_old_unicast_checksum,
+    validate,
+)
+from pykeepalived.vrrp.sockets import VrrpSocket
+from pykeepalived.vrrp.stats import DropReason, VrrpStats
+
+__all__ = ["InstanceRuntime", "InstanceServices", "link_fault_reason"]
+
+log = logging.getLogger(__name__)
+
+IPAddress = IPv4Address | IPv6Address
+
+STOP_SCRIPT_TIMEOUT_S = 1.0
+"""How long stop notifies may run at shutdown before they are killed."""
+DRAIN_TIMEOUT_S = 5.0
+"""How long the ordered queue (VIP removal, notifies) may take at shutdown."""
+_MAX_QUEUE = 1024
+
+
+def link_fault_reason(interface: str) -> str:
+    """The fault name used for "interface down" (the same for the primary and tracked ones)."""
+    return f"interface {interface} down"
+
+
+@dataclass
+class InstanceServices:
+    """What instances share, owned by the VRRP service."""
+
+    loop: asyncio.AbstractEventLoop
+    netlink: NetlinkSession
+    garp: GarpSender | None
+    launcher: ScriptLauncher
+    fifos: Sequence[NotifyFifo]
+    link_cache: dict[str, LinkInfo]
+    garp_interval_s: float = 0.0
+    gna_interval_s: float = 0.0
+    release_vips_on_exit: bool = True
+
+
+@dataclass(frozen=True)
+class _Op:
+    """One entry of the ordered queue: a coroutine factory and a name for logs."""
+
+    name: str
+    run: Callable[[], Any]
+
+
+class InstanceRuntime:
+    """The run-time side of one ``vrrp_instance`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        plan: InstancePlan,
+        services: InstanceServices,
+        sock: VrrpSocket,
+        interface: str,
+        *,
+        stats: VrrpStats | None = None,
+    ) -> None:
+        self.plan = plan
+        self.interface = interface
+        self.services = services
+        self.sock = sock
+        self.machine = VrrpMachine(plan.machine)
+        self.stats = stats if stats is not None else VrrpStats()
+        self.expectations = plan.expectations
+        self.source: IPAddress | None = plan.src_ip
+        self.link: LinkInfo | None = None
+        self._loop = services.loop
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._ip_id = 0
+        self._ah_seq = 0
+        self._ah_last_seq_rx = 0
+        self._queue: asyncio.Queue[_Op] = asyncio.Queue(maxsize=_MAX_QUEUE)
+        self._worker: asyncio.Task[None] | None = None
+        self._garp_tasks: set[asyncio.Task[None]] = set()
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._warned_no_source = False
+        self._stop_tasks: list[asyncio.Task[Any]] = []
+        self._logged_drops: set[tuple[DropReason, IPAddress]] = set()
+        self.queue_drops = 0
+        self.last_transition_wall: float | None = None
+        self.last_reason: str | None = None
+        self.started = False
+        self.stopped = False
+
+    @property
+    def name(self) -> str:
+        """The instance name."""
+        return self.plan.name
+
+    @property
+    def state(self) -> State:
+        """The machine's state."""
+        return self.machine.state
+
+    # ---- life cycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Resolve the source address, then run the machine's start-up."""
+        self._worker = self._loop.create_task(self._work(), name=f"vrrp-{self.name}")
+        link = await self._refresh_link()
+        now = self._loop.time()
+        if (link is None or not link.running) and not self.plan.dont_track_primary:
+            self._feed(FaultOn(link_fault_reason(self.interface)), now)
+        for name in self.plan.track_interfaces:
+            tracked = await self._get_link(name)
+            if tracked is None or not tracked.running:
+                self._feed(FaultOn(link_fault_reason(name)), now)
+        if self.source is None:
+            log.warning("(%s) no source address on %s yet", self.name, self.interface)
+        self._feed(Startup(), now)
+        self.started = True
+
+    async def stop(self, *, release: bool = True) -> None:
+        """Leave: priority-0 advert and VIPs removed when master (if ``release``), STOP notify."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self._feed(Shutdown(release=release), self._loop.time())
+        self._cancel_timer()
+        for task in list(self._side_tasks):
+            task.cancel()
+        await self._drain(DRAIN_TIMEOUT_S)
+        self._cancel_garps()
+        if self._stop_tasks:
+            _done, pending = await asyncio.wait(self._stop_tasks, timeout=STOP_SCRIPT_TIMEOUT_S)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+    async def abandon(self) -> None:
+        """Stop without any protocol action (kept VIPs, no advert, no notify): for handover."""
+        self.stopped = True
+        self._cancel_timer()
+        await self._drain(DRAIN_TIMEOUT_S)
+        self._cancel_garps()
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+    async def _drain(self, timeout_s: float) -> None:
+        if self._worker is None or self._worker.done():
+            return
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout_s)
+        except TimeoutError:
+            log.warning("(%s) pending address/notify work not finished at stop", self.name)
+
+    # ---- events in -----------------------------------------------------------------------
+
+    def on_advert(self, rx: ReceivedAdvert) -> None:
+        """A decoded advert for our VRID arrived on our socket."""
+        if self.stopped or self.machine.state in (State.INIT, State.FAULT):
+            return  # keepalived ignores adverts for instances in FAULT or INIT
+        exp = self.expectations
+        if needs_old_unicast_checksum(rx, exp):
+            log.info("(%s) Setting unicast VRRPv3 checksum to old version", self.name)
+            self.expectations = exp = dataclasses.replace(
+                exp, unicast_checksum_compat=ChecksumCompat.AUTO
+            )
+        status = self.machine.describe()
+        reason = validate(
+            rx,
+            exp,
+            current_master=status.master_address,
+            ah_last_seq=self._ah_last_seq_rx,
+        )
+        self.stats.record_received(reason, rx.advert.priority)
+        now = self._loop.time()
+        if reason is not None:
+            self._log_drop(reason, rx)
+            self._feed(AdvertRejected(reason.name.lower()), now)
+            return
+        self._logged_drops.clear()
+        if rx.ah is not None:
+            self._ah_last_seq_rx = rx.ah.seq_number
+        try:
+            event = AdvertReceived(
+                priority=rx.advert.priority,
+                adver_int_cs=rx.advert.adver_int_cs,
+                source=rx.src,
+            )
+        except ValueError as exc:
+            log.info("(%s) advert from %s refused: %s", self.name, rx.src, exc)
+            return
+        self._feed(event, now)
+
+    def _log_drop(self, reason: DropReason, rx: ReceivedAdvert) -> None:
+        key = (reason, rx.src)
+        if key in self._logged_drops:
+            return
+        self._logged_drops.add(key)
+        log.info(
+            "(%s) advert from %s refused: %s (vrid %d, prio %d)",
+            self.name,
+            rx.src,
+            reason.name.lower(),
+            rx.advert.vrid,
+            rx.advert.priority,
+        )
+
+    def on_link(self, interface: str, up: bool) -> None:
+        """The primary or a tracked interface went up or down."""
+        if self.stopped or (interface == self.interface and self.plan.dont_track_primary):
+            return
+        if interface != self.interface and interface not in self.plan.track_interfaces:
+            return
+        reason = link_fault_reason(interface)
+        now = self._loop.time()
+        if up:
+            log.info("(%s) interface %s is up", self.name, interface)
+            task = self._loop.create_task(self._refresh_then(FaultOff(reason)))
+            self._side_tasks.add(task)
+            task.add_done_callback(self._side_tasks.discard)
+        else:
+            log.info("(%s) interface %s is down", self.name, interface)
+            self._feed(FaultOn(reason), now)
+
+    async def _refresh_then(self, event: fsm.Event) -> None:
+        await self._refresh_link()
+        if not self.stopped:
+            self._feed(event, self._loop.time())
+
+    async def _get_link(self, name: str) -> LinkInfo | None:
+        try:
+            link = await get_link(self.services.netlink, name, exclude_ipv4=self._vip_ipv4())
+        except NetError as exc:
+            log.warning("(%s) cannot read interface %s: %s", self.name, name, exc)
+            return None
+        self.services.link_cache[name] = link
+        return link
+
+    def _vip_ipv4(self) -> tuple[IPv4Address, ...]:
+        return tuple(
+            v.ip for v in (*self.plan.vips, *self.plan.evips) if isinstance(v.ip, IPv4Address)
+        )
+
+    async def _refresh_link(self) -> LinkInfo | None:
+        """Re-read the interface; update the source address the machine compares with."""
+        link = await self._get_link(self.interface)
+        self.link = link
+        if link is None or self.plan.src_ip is not None:
+            return link
+        source: IPAddress | None
+        if self.plan.family is Family.IPV4:
+            source = link.ipv4_primary.ip if link.ipv4_primary is not None else None
+        else:
+            source = link.ipv6_link_local
+        if source != self.source:
+            self.source = source
+            self._feed(SourceAddressChanged(source), self._loop.time())
+        return link
+
+    # ---- the machine ---------------------------------------------------------------------
+
+    def _feed(self, event: fsm.Event, now: float) -> None:
+        try:
+            actions = self.machine.handle(event, now)
+        except ValueError as exc:  # an event the machine refuses (bad values): never fatal
+            log.error("(%s) event %r refused: %s", self.name, event, exc)
+            return
+        for action in actions:
+            self._execute(action)
+        self._reschedule()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        if self.stopped:
+            return
+        now = self._loop.time()
+        actions = self.machine.on_timer(now)
+        for action in actions:
+            self._execute(action)
+        self._reschedule()
+
+    def _reschedule(self) -> None:
+        if self.stopped:
+            return
+        deadline = self.machine.next_deadline()
+        if deadline == self._timer_at and self._timer is not None:
+            return
+        self._cancel_timer()
+        if deadline is not None:
+            self._timer_at = deadline
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._timer_at = None
+
+    def _execute(self, action: fsm.Action) -> None:
+        match action:
+            case SendAdvert(priority=priority):
+                self.send_advert(priority)
+            case StateChanged():
+                self._on_state_changed(action)
+            case AddVips():
+                self._enqueue("add VIPs", self._add_vips)
+            case RemoveVips():
+                self._cancel_garps()
+                self._enqueue("remove VIPs", self._remove_vips)
+            case SendGratuitous(kind=kind, repeat=repeat):
+                self._enqueue(f"GARP {kind.value}", lambda: self._start_garps(kind, repeat))
+            case Notify(state=state, priority=priority):
+                self._enqueue(f"notify {state.name}", lambda: self._notify(state, priority))
+            case NotifyMasterRxLowerPri():
+                self._enqueue("notify master_rx_lower_pri", self._notify_lower_pri)
+            case EffectivePriorityUpdated():
+                log.debug("(%s) effective priority %d -> %d", self.name, action.old, action.new)
+            case MasterWanted():
+                log.debug("(%s) wants MASTER (sync groups are not coordinated)", self.name)
+
+    def _on_state_changed(self, action: StateChanged) -> None:
+        self.last_transition_wall = time.time()
+        self.last_reason = action.reason.value
+        if action.new is State.MASTER:
+            self.stats.become_master += 1
+        elif action.old is State.MASTER:
+            self.stats.release_master += 1
+        log.debug(
+            "(%s) %s -> %s (%s)", self.name, action.old.name, action.new.name, action.reason.value
+        )
+
+    # ---- adverts out ---------------------------------------------------------------------
+
+    def _next_ip_id(self) -> int:
+        self._ip_id = self._ip_id % 0xFFFF + 1  # 1..65535: 0 would be filled in by the kernel
+        return self._ip_id
+
+    def send_advert(self, priority: int) -> None:
+        """Encode and send one advert (to the group, or to every unicast peer)."""
+        plan = self.plan
+        if self.sock.closed:
+            return
+        advert = Advertisement(
+            version=plan.version,
+            vrid=plan.vrid,
+            priority=priority,
+            adver_int_cs=plan.machine.adver_int_cs,
+            addresses=plan.advert_addresses,
+            family=plan.family,
+            auth_type=plan.auth_type,
+            auth_data=plan.auth_data if plan.auth_type is AuthType.PASS else b"",
+        )
+        destinations: tuple[IPAddress, ...] = plan.unicast_peers or (plan.mcast_group,)
+        sent = False
+        if plan.family is Family.IPV4:
+            src = self.source
+            if not isinstance(src, IPv4Address):
+                if not self._warned_no_source:
+                    self._warned_no_source = True
+                    log.warning("(%s) no IPv4 source address: adverts not sent", self.name)
+                return
+            self._warned_no_source = False
+            if plan.auth_type is AuthType.AH:
+                self._ah_seq += 1
+            old_csum = self.expectations.unicast_checksum_compat.uses_group_in_pseudo_header
+            ip_id = self._next_ip_id()
+            for dst in destinations:
+                assert isinstance(dst, IPv4Address)
+                packet = encode_ipv4(
+                    advert,
+                    src=src,
+                    dst=dst,
+                    ip_id=ip_id,
+                    ttl=plan.ttl,
+                    pseudo_header_dst=self.expectations.mcast_group4 if old_csum else None,
+                    ah_key=plan.auth_data if plan.auth_type is AuthType.AH else None,
+                    ah_seq=self._ah_seq,
+                    unicast=plan.unicast,
+                )
+                sent = self.sock.send_ipv4(packet, dst) or sent
+        else:
+            message = encode_vrrp(advert)
+            src6 = self.source if isinstance(self.source, IPv6Address) else None
+            for dst in destinations:
+                assert isinstance(dst, IPv6Address)
+                sent = (
+                    self.sock.send_ipv6(message, dst, src6, hop_limit=plan.unicast_hop_limit)
+                    or sent
+                )
+        if sent:
+            self.stats.advert_sent += 1
+            if priority == 0:
+                self.stats.pri_zero_sent += 1
+                log.info("(%s) sent 0 priority", self.name)
+
+    # ---- the ordered queue ---------------------------------------------------------------
+
+    def _enqueue(self, name: str, run: Callable[[], Any]) -> None:
+        try:
+            self._queue.put_nowait(_Op(name, run))
+        except asyncio.QueueFull:
+            self.queue_drops += 1
+            log.error("(%s) work queue full: %s dropped", self.name, name)
+
+    async def _work(self) -> None:
+        while True:
+            op = await self._queue.get()
+            try:
+                result = op.run()
+                if asyncio.iscoroutine(result):
+                    await result
+            except asyncio.CancelledError:
+                self._queue.task_done()
+                raise
+            except Exception:
+                log.exception("(%s) %s failed", self.name, op.name)
+            self._queue.task_done()
+
+    async def _add_vips(self) -> None:
+        plan = self.plan
+        if not plan.vips and not plan.evips:
+            return
+        log.info("(%s) setting VIPs.", self.name)
+        for vip in (*plan.vips, *plan.evips):
+            try:
+                await add_address(self.services.netlink, vip)
+            except NetError as exc:
+                log.error("(%s) cannot add %s dev %s: %s", self.name, vip.address, vip.dev, exc)
+
+    async def _remove_vips(self) -> None:
+        plan = self.plan
+        if not plan.vips and not plan.evips:
+            return
+        log.info("(%s) removing VIPs.", self.name)
+        for vip in (*plan.vips, *plan.evips):
+            try:
+                await remove_address(self.services.netlink, vip)
+            except NetError as exc:
+                log.error("(%s) cannot remove %s dev %s: %s", self.name, vip.address, vip.dev, exc)
+
+    # ---- gratuitous ARP / NA -------------------------------------------------------------
+
+    def _cancel_garps(self) -> None:
+        for task in list(self._garp_tasks):
+            task.cancel()
+        self._garp_tasks.clear()
+
+    async def _start_garps(self, kind: GarpKind, repeat: int) -> None:
+        if self.services.garp is None or repeat <= 0:
+            return
+        targets: list[tuple[str, IPAddress]]
+        if kind is GarpKind.SOURCE_ADDRESS:
+            targets = [(self.interface, self.source)] if self.source is not None else []
+            repeat = 1
+        else:
+            targets = [(v.dev, v.ip) for v in (*self.plan.vips, *self.plan.evips)]
+        if not targets:
+            return
+        links: dict[str, LinkInfo] = {}
+        for dev in {dev for dev, _ in targets}:
+            link = self.services.link_cache.get(dev) or await self._get_link(dev)
+            if link is not None and not link.noarp and link.mac:
+                links[dev] = link
+        targets = [(dev, ip) for dev, ip in targets if dev in links]
+        if not targets:
+            return
+        for dev in sorted({dev for dev, _ in targets}):
+            log.info(
+                "(%s) Sending/queueing gratuitous ARPs on %s for %s",
+                self.name,
+                dev,
+                ", ".join(str(ip) for d, ip in targets if d == dev),
+            )
+        spaced = self.services.garp_interval_s > 0 or self.services.gna_interval_s > 0
+        if not spaced:
+            self._send_burst(targets, links, repeat)
+            return
+        task = self._loop.create_task(self._spaced_burst(targets, links, repeat))
+        self._garp_tasks.add(task)
+        task.add_done_callback(self._garp_tasks.discard)
+
+    def _send_one(self, dev: str, ip: IPAddress, link: LinkInfo) -> None:
+        garp = self.services.garp
+        if garp is not None:
+            garp.send_for(dev, ip, link.mac, router=bool(link.ipv6_forwarding))
+
+    def _send_burst(
+        self, targets: list[tuple[str, IPAddress]], links: dict[str, LinkInfo], repeat: int
+    ) -> None:
+        for _ in range(repeat):
+            for dev, ip in targets:
+                self._send_one(dev, ip, links[dev])
+
+    async def _spaced_burst(
+        self, targets: list[tuple[str, IPAddress]], links: dict[str, LinkInfo], repeat: int
+    ) -> None:
+        for _ in range(repeat):
+            for dev, ip in targets:
+                self._send_one(dev, ip, links[dev])
+                gap = (
+                    self.services.garp_interval_s
+                    if isinstance(ip, IPv4Address)
+                    else self.services.gna_interval_s
+                )
+                if gap > 0:
+                    await asyncio.sleep(gap)
+
+    # ---- notifies ------------------------------------------------------------------------
+
+    def _launch(self, spec: ScriptSpec, extra: Sequence[str] = (), *, stop: bool = False) -> None:
+        task = self.services.launcher.launch(spec, extra_args=extra)
+        if task is not None and stop:
+            self._stop_tasks.append(task)
+
+    def _write_fifos(self, line: bytes) -> None:
+        for fifo in self.services.fifos:
+            fifo.write(line)
+
+    def _notify(self, state: State, priority: int) -> None:
+        name = state.name
+        stop = state is State.STOP
+        script = self.plan.notify.for_state(state)
+        if script is not None:
+            self._launch(script, stop=stop)
+        if self.plan.notify.generic is not None:
+            self._launch(
+                self.plan.notify.generic, instance_notify_args(self.name, name, priority), stop=stop
+            )
+        self._write_fifos(instance_line(self.name, name, priority))
+
+    def _notify_lower_pri(self) -> None:
+        script = self.plan.notify.master_rx_lower_pri
+        if script is not None:
+            self._launch(script)
+        self._write_fifos(
+            instance_line(self.name, "MASTER_RX_LOWER_PRI", self.machine.effective_priority)
+        )
+
+    # ---- status --------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """A JSON-able snapshot of the instance."""
+        st = self.machine.describe()
+        return {
+            "name": self.name,
+            "interface": self.interface,
+            "family": f"IPv{int(self.plan.family)}",
+            "version": int(self.plan.version),
+            "vrid": self.plan.vrid,
+            "state": st.state.name,
+            "want_state": st.want_state.name,
+            "priority": st.base_priority,
+            "effective_priority": st.effective_priority,
+            "advert_int_cs": st.adver_int_cs,
+            "master_adver_int_cs": st.master_adver_int_cs,
+            "source_address": str(self.source) if self.source is not None else None,
+            "master_address": str(st.master_address) if st.master_address else None,
+            "master_priority": st.master_priority,
+            "unicast_peers": [str(p) for p in self.plan.unicast_peers],
+            "vips": [str(v.address) for v in self.plan.vips],
+            "evips": [str(v.address) for v in self.plan.evips],
+            "vips_set": st.vips_set,
+            "faults": list(st.faults),
+            "last_transition": self.last_transition_wall,
+            "last_transition_reason": self.last_reason,
+            "next_master_reason": st.next_master_reason.value,
+            "stats": self.stats.as_dict(),
+        }
