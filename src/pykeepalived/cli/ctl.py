@@ -1,20 +1,38 @@
-"""``pykeepalivedctl``: operator commands (check, dump-config, ...)."""
+"""``pykeepalivedctl``: operator commands.
+
+- ``check``, ``dump-config``: read a config file (no daemon needed);
+- ``status [--json]``: the running daemon's status, from its control API (unix socket);
+- ``diff -f NEWFILE [--current FILE]``: what a reload to NEWFILE would change, compared with the
+  running daemon's config file (or FILE); changes nothing;
+- ``reload [-p PIDFILE]``: SIGHUP to the daemon of the pid file;
+- ``genhash ...``: keepalived's genhash (MD5 of an HTTP body).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
+import os
+import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from pykeepalived.config.diff import diff_configs, format_diff
 from pykeepalived.config.errors import Severity
 from pykeepalived.config.jsonview import mask_secrets, to_jsonable
 from pykeepalived.config.loader import (
     DEFAULT_CONFIG_FILE,
+    LoadResult,
     load_file,
     render_config,
     system_interface_exists,
 )
+from pykeepalived.control import api
+from pykeepalived.control.status import render_table
+from pykeepalived.daemon import pidfile
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -61,6 +79,91 @@ def cmd_dump_config(options: argparse.Namespace) -> int:
     return result.diagnostics.exit_code()
 
 
+def _add_api_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--socket",
+        default=os.environ.get(api.SOCKET_ENV, api.DEFAULT_SOCKET),
+        metavar="PATH",
+        help="the daemon's control socket",
+    )
+    p.add_argument("--http", default=None, metavar="HOST:PORT", help="use the TCP listener")
+
+
+def _fetch_status(options: argparse.Namespace) -> dict[str, object]:
+    tcp = api.parse_listen(options.http) if options.http else None
+    return api.get_status(socket_path=options.socket, tcp=tcp)
+
+
+def cmd_status(options: argparse.Namespace) -> int:
+    try:
+        doc = _fetch_status(options)
+    except (api.ApiError, ValueError) as exc:
+        print(f"pykeepalivedctl: {exc}", file=sys.stderr)
+        return 1
+    if options.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        sys.stdout.write(render_table(doc))
+    return 3 if doc.get("config_stale") else 0
+
+
+def _load(path: str, options: argparse.Namespace) -> LoadResult:
+    return load_file(
+        path,
+        config_id=options.config_id,
+        interface_exists=None if options.no_interface_check else system_interface_exists,
+    )
+
+
+def cmd_diff(options: argparse.Namespace) -> int:
+    current = options.current
+    if current is None:
+        try:
+            current = str(_fetch_status(options)["config_file"])
+        except (api.ApiError, ValueError, KeyError) as exc:
+            print(f"pykeepalivedctl: {exc} (give --current FILE)", file=sys.stderr)
+            return 1
+    old = _load(current, options)
+    new = _load(options.use_file, options)
+    for d in new.diagnostics:
+        print(d.format(), file=sys.stderr)
+    if not new.runnable:
+        print(f"{options.use_file}: fatal errors - a reload would be refused", file=sys.stderr)
+        return new.diagnostics.exit_code()
+    diff = diff_configs(old.config, new.config)
+    if options.json:
+        print(json.dumps({"current": current, "new": options.use_file, **diff.to_json()}, indent=2))
+    else:
+        print(f"--- {current} (running)")
+        print(f"+++ {options.use_file}")
+        for line in format_diff(diff):
+            print(line)
+    return 0 if diff.empty else 10
+
+
+def cmd_reload(options: argparse.Namespace) -> int:
+    pid = pidfile.read_pid(Path(options.pid))
+    if pid is None or not pidfile.pid_alive(pid):
+        print(f"pykeepalivedctl: no running daemon in {options.pid}", file=sys.stderr)
+        return 1
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except OSError as exc:
+        print(f"pykeepalivedctl: cannot signal pid {pid}: {exc}", file=sys.stderr)
+        return 1
+    print(f"reload requested (SIGHUP to pid {pid})")
+    return 0
+
+
+def cmd_genhash(options: argparse.Namespace) -> int:
+    if importlib.util.find_spec("pykeepalived.cli.genhash") is None:
+        print("pykeepalivedctl: genhash is not available in this build", file=sys.stderr)
+        return 1
+    module = importlib.import_module("pykeepalived.cli.genhash")
+    code: int = module.main(options.args)
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pykeepalivedctl", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -72,11 +175,30 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("--json", action="store_true", help="print JSON instead of text")
     dump.add_argument("--show-secrets", action="store_true", help="do not mask auth_pass etc.")
     dump.set_defaults(func=cmd_dump_config)
+    status = sub.add_parser("status", help="the running daemon's status")
+    _add_api_args(status)
+    status.add_argument("--json", action="store_true", help="print the JSON status document")
+    status.set_defaults(func=cmd_status)
+    diff = sub.add_parser("diff", help="what a reload to a new config file would change")
+    _add_config_args(diff)
+    _add_api_args(diff)
+    diff.add_argument("--current", default=None, metavar="FILE", help="compare with FILE")
+    diff.add_argument("--json", action="store_true", help="print JSON")
+    diff.set_defaults(func=cmd_diff)
+    reload = sub.add_parser("reload", help="ask the daemon to reload its config (SIGHUP)")
+    reload.add_argument("-p", "--pid", default=pidfile.DEFAULT_MAIN, metavar="FILE")
+    reload.set_defaults(func=cmd_reload)
+    genhash = sub.add_parser("genhash", help="MD5 digest of an HTTP body (keepalived genhash)")
+    genhash.add_argument("args", nargs=argparse.REMAINDER)
+    genhash.set_defaults(func=cmd_genhash)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = build_parser().parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["genhash"]:  # everything after it is genhash's own command line
+        return cmd_genhash(argparse.Namespace(args=args[1:]))
+    options = build_parser().parse_args(args)
     code: int = options.func(options)
     return code
 

@@ -70,6 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="check the configuration and exit (optionally logging to FILE)",
     )
+    a(
+        "--control-socket",
+        default=None,
+        metavar="PATH",
+        help="unix socket of the JSON status API ('none' disables; default beside the -p pid "
+        "file, else /run/pykeepalived/control.sock)",
+    )
+    a(
+        "--http-listen",
+        default=None,
+        metavar="HOST:PORT",
+        help="also serve the status API and /metrics over HTTP on this address",
+    )
     a("-v", "--version", action="store_true", help="print the version and exit")
     return p
 

@@ -56,6 +56,8 @@ def setup_logging(
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.setLevel(logging.DEBUG if detail else logging.INFO)
+    # -D is about keepalived's own detail; pyroute2's DEBUG output dumps every netlink message
+    logging.getLogger("pyroute2").setLevel(logging.WARNING)
     text = logging.Formatter(
         f"%(asctime)s {ident}[%(process)d]: %(message)s", "%a %b %d %H:%M:%S %Y"
     )

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Collection
+from pathlib import Path
 
 from pykeepalived.config.errors import Severity
 from pykeepalived.config.loader import LoadResult, load_file, system_interface_exists
@@ -70,11 +71,17 @@ def build_services(
 
 
 def control_socket(options: argparse.Namespace) -> str | None:
-    """``--control-socket PATH`` (``""`` or ``none`` disables), else $PYKEEPALIVED_CONTROL_SOCKET,
-    else /run/pykeepalived/control.sock."""
+    """Where the control API listens.
+
+    ``--control-socket PATH`` (``none`` disables), else $PYKEEPALIVED_CONTROL_SOCKET; else,
+    when ``-p`` names a pid file, a socket beside it (``/x/lab1.pid`` -> ``/x/lab1.sock``) so
+    that several daemons (e.g. one per network namespace) never share a socket; else
+    /run/pykeepalived/control.sock.
+    """
     value = getattr(options, "control_socket", None) or os.environ.get(api.SOCKET_ENV)
     if value is None:
-        return api.DEFAULT_SOCKET
+        pid = getattr(options, "pid", None)
+        return str(Path(pid).with_suffix(".sock")) if pid else api.DEFAULT_SOCKET
     return None if value.lower() in ("", "none") else value
 
 
