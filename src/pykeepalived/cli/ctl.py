@@ -6,13 +6,12 @@
   running daemon's config file (or FILE); changes nothing;
 - ``reload [-p PIDFILE]``: SIGHUP to the daemon of the pid file;
 - ``genhash ...``: keepalived's genhash (MD5 of an HTTP body).
+- ``lab [-f CONFIG]``: the lab demo in network namespaces (needs root).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import os
 import signal
@@ -156,12 +155,15 @@ def cmd_reload(options: argparse.Namespace) -> int:
 
 
 def cmd_genhash(options: argparse.Namespace) -> int:
-    if importlib.util.find_spec("pykeepalived.cli.genhash") is None:
-        print("pykeepalivedctl: genhash is not available in this build", file=sys.stderr)
-        return 1
-    module = importlib.import_module("pykeepalived.cli.genhash")
-    code: int = module.main(options.args)
-    return code
+    from pykeepalived.cli import genhash  # noqa: PLC0415
+
+    return genhash.main(options.args)
+
+
+def cmd_lab(options: argparse.Namespace) -> int:
+    from pykeepalived.lab import demo  # noqa: PLC0415  (starts namespaces: only on demand)
+
+    return demo.main(options.args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,13 +193,19 @@ def build_parser() -> argparse.ArgumentParser:
     genhash = sub.add_parser("genhash", help="MD5 digest of an HTTP body (keepalived genhash)")
     genhash.add_argument("args", nargs=argparse.REMAINDER)
     genhash.set_defaults(func=cmd_genhash)
+    lab = sub.add_parser("lab", help="the lab demo: the seed config on two directors (root)")
+    lab.add_argument("args", nargs=argparse.REMAINDER)
+    lab.set_defaults(func=cmd_lab)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == ["genhash"]:  # everything after it is genhash's own command line
+    # everything after these is the sub-tool's own command line
+    if args[:1] == ["genhash"]:
         return cmd_genhash(argparse.Namespace(args=args[1:]))
+    if args[:1] == ["lab"]:
+        return cmd_lab(argparse.Namespace(args=args[1:]))
     options = build_parser().parse_args(args)
     code: int = options.func(options)
     return code
