@@ -99,19 +99,25 @@ class Diagnostics:
 
     def exit_code(self) -> int:
         """The exit status keepalived 2.2.7 gives for ``-t`` with these diagnostics."""
-        return exit_code_for(self.worst)
+        return exit_code_for({d.severity for d in self.items})
 
 
-def exit_code_for(worst: Severity | None) -> int:
-    if worst is None or worst <= Severity.WARNING:
-        return EXIT_OK
-    if worst == Severity.ABORT:
+def exit_code_for(severities: set[Severity] | frozenset[Severity]) -> int:
+    """keepalived's ``-t`` status for the severities seen (checked against 2.2.7).
+
+    An abort ends the read at once (2). A script-security or enforced-include failure gives 6
+    even alongside config errors. Config errors give 5 even when a fatal problem (4) was also
+    found: keepalived sets the error status last.
+    """
+    if Severity.ABORT in severities:
         return EXIT_ABORT
-    if worst == Severity.FATAL:
-        return EXIT_FATAL
-    if worst == Severity.SECURITY:
+    if Severity.SECURITY in severities:
         return EXIT_SECURITY
-    return EXIT_CONFIG
+    if Severity.ERROR in severities:
+        return EXIT_CONFIG
+    if Severity.FATAL in severities:
+        return EXIT_FATAL
+    return EXIT_OK
 
 
 class ConfigError(Exception):

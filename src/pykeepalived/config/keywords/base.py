@@ -32,9 +32,9 @@ class ParseContext:
     - ``interface_exists``: a lookup for interface names (``None`` = do not check; the
       ``-t`` path passes one that reads the running system, as keepalived does).
     - ``subsystems``: the fields of each subsystem read so far, by subsystem name
-      (``"global"``, ``"vrrp"``, ``"lvs"``). keepalived copies global_defs defaults into a
-      vrrp_instance when the instance is *allocated*, so order in the file matters and a
-      handler reads ``ctx.subsystems["global"]`` at that moment.
+      (``"global"``, ``"vrrp"``, ``"lvs"``). Global defaults apply wherever global_defs
+      sits in the file (checked against keepalived 2.2.7), so subsystems read
+      ``ctx.subsystems["global"]`` when they finish, not while reading a block.
     """
 
     diags: Diagnostics = field(default_factory=Diagnostics)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pykeepalived.config.errors import Diagnostic, Location
+from pykeepalived.config.errors import Diagnostic, Diagnostics, Location
 from pykeepalived.config.keywords.base import Fields, ParseContext, parse_int_text, require_args
 from pykeepalived.config.model.common import QuoteError, Script, split_quoted_escaped
 from pykeepalived.config.model.vrrp import Tracked, TrackedInterface
@@ -42,6 +42,8 @@ class VrrpParseState:
     track_files: list[Fields] = field(default_factory=list)
     track_processes: list[Fields] = field(default_factory=list)
     bfds: list[Fields] = field(default_factory=list)
+    bfd_tracks: list[Fields] = field(default_factory=list)
+    bfd_diags: Diagnostics = field(default_factory=Diagnostics)
     track_groups: list[Fields] = field(default_factory=list)
     garp_groups: list[Fields] = field(default_factory=list)
     linkbeat: list[Fields] = field(default_factory=list)
@@ -153,23 +155,27 @@ def read_signed(node: Node, ctx: ParseContext, lo: int, hi: int, index: int = 0)
 
 
 def read_decimal_us(
-    node: Node, ctx: ParseContext, lo_us: int, hi_us: int, index: int = 0
+    node: Node, ctx: ParseContext, lo_us: int, hi_us: int, index: int = 0, *, digits: int = 6
 ) -> int | None:
-    """keepalived's ``read_decimal_unsigned_strvec`` with 6 digits: microseconds."""
+    """keepalived's ``read_decimal_unsigned_strvec``, returned in microseconds.
+
+    With ``digits=6`` the text is seconds, with ``digits=3`` milliseconds; range messages
+    print the bounds in that unit with ``digits`` decimals, as keepalived does."""
     if not require_args(node, index + 1, ctx):
         return None
     text = node.args[index]
     if not _DECIMAL_RE.fullmatch(text):
         ctx.diags.error(f"invalid number '{text}'", node.location)
         return None
-    value_us = round(float(text) * TIMER_HZ)
+    value_us: int = round(float(text) * float(10**digits))
     if text.startswith("-") and value_us != 0:
         ctx.diags.error(f"negative number '{text}'", node.location)
         return None
     if not lo_us <= value_us <= hi_us:
+        unit_us = TIMER_HZ if digits == 6 else 1000
+        lo, hi = lo_us / unit_us, hi_us / unit_us
         ctx.diags.error(
-            f"number '{text}' outside range [{lo_us / TIMER_HZ:f}, {hi_us / TIMER_HZ:f}]",
-            node.location,
+            f"number '{text}' outside range [{lo:.{digits}f}, {hi:.{digits}f}]", node.location
         )
         return None
     return value_us
@@ -481,7 +487,7 @@ TRACK_PROCESS = TrackKind(
 )
 
 TRACK_BFD = TrackKind(
-    lookup=_lookup_in("bfds"),
+    lookup=_lookup_in("bfd_tracks"),
     not_found="({owner}) track bfd {name} not found, ignoring...",
     duplicate="({owner}) duplicate track_bfd {name} - ignoring",
     unknown_option="({owner}) unknown track bfd {name} option {option} - ignoring",

@@ -122,13 +122,14 @@ def complete(state: VrrpParseState, ctx: ParseContext) -> VrrpConfig:
         for g in groups
         if any(m in present for m in g.members)
     ]
+    ctx.diags.items.extend(state.bfd_diags.items)  # the BFD process reports last
     return VrrpConfig(
         scripts=tuple(_script(s) for s in state.scripts),
         sync_groups=tuple(groups),
         instances=tuple(done),
         track_files=tuple(_track_file(t) for t in state.track_files),
         track_processes=tuple(_track_process(t) for t in state.track_processes),
-        bfd_instances=tuple(_bfd(b) for b in state.bfds),
+        bfd_instances=tuple(_bfd(b, state) for b in state.bfds),
         static_ipaddresses=tuple(state.static_addresses),
         static_routes=tuple(state.static_routes),
         static_rules=tuple(state.static_rules),
@@ -202,23 +203,23 @@ def _track_process(f: Fields) -> TrackProcess:
     )
 
 
-def _bfd(f: Fields) -> BfdInstance:
+def _bfd(f: Fields, state: VrrpParseState) -> BfdInstance:
+    track = next((t for t in state.bfd_tracks if t["name"] == f["name"]), None)
     return BfdInstance(
         name=f["name"],
         neighbor_ip=f["neighbor_ip"],
         source_ip=f["source_ip"],
-        min_rx_ms=f["min_rx_ms"],
-        min_tx_ms=f["min_tx_ms"],
-        idle_tx_ms=f["idle_tx_ms"],
+        min_rx_us=f["min_rx_us"],
+        min_tx_us=f["min_tx_us"],
+        idle_tx_us=f["idle_tx_us"],
         multiplier=f["multiplier"],
         passive=f["passive"],
         ttl=f["ttl"],
         max_hops=f["max_hops"],
-        weight=f["weight"],
-        weight_reverse=f["weight_reverse"],
+        weight=track["weight"] if track else 0,
+        weight_reverse=bool(track and track["weight_reverse"]),
         vrrp=f["vrrp"],
         checker=f["checker"],
-        neighbour_spelling=f["neighbour_spelling"],
         location=f["location"],
     )
 

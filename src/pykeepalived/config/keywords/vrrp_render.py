@@ -141,10 +141,10 @@ def render_bfd(b: BfdInstance) -> list[str]:
     body = []
     if b.source_ip is not None:
         body.append(f"source_ip {b.source_ip}")
-    body.append(f"{'neighbour_ip' if b.neighbour_spelling else 'neighbor_ip'} {b.neighbor_ip}")
-    body.append(f"min_rx {b.min_rx_ms}")
-    body.append(f"min_tx {b.min_tx_ms}")
-    body.append(f"idle_tx {b.idle_tx_ms}")
+    body.append(f"neighbor_ip {b.neighbor_ip}")
+    body.append(f"min_rx {format_seconds(b.min_rx_us / 1000)}")
+    body.append(f"min_tx {format_seconds(b.min_tx_us / 1000)}")
+    body.append(f"idle_tx {format_seconds(b.idle_tx_us / 1000)}")
     body.append(f"multiplier {b.multiplier}")
     if b.passive:
         body.append("passive")

@@ -227,7 +227,7 @@ def _tfile_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
             " inclusive. Ignoring...",
             node.location,
         )
-        value = 1
+        return
     if len(node.args) >= 2:
         if node.args[1] == "reverse":
             f["weight_reverse"] = True
@@ -465,12 +465,14 @@ def track_process_handler(node: Node, fields: Fields, ctx: ParseContext) -> None
 
 
 # --------------------------------------------------------------------------- bfd_instance
+#
+# keepalived reads ``bfd_instance`` twice: the VRRP process keeps only the name and the
+# ``weight`` (messages at once), the BFD process reads the session (its messages come after
+# all VRRP messages under ``-t``). The BFD-side messages are therefore collected in
+# ``VrrpParseState.bfd_diags`` and appended by `vrrp_complete`.
 
 BFD_INAME_MAX = 32
-BFD_MINRX_MIN, BFD_MINRX_MAX = 1, 1000
-BFD_MINTX_MIN, BFD_MINTX_MAX = 1, 1000
-BFD_IDLETX_MIN, BFD_IDLETX_MAX = 1000, 10000
-BFD_MULTIPLIER_MIN, BFD_MULTIPLIER_MAX = 1, 10
+BFD_INTERVAL_MAX_US = 4294967 * 1000
 BFD_TTL_MAX = 255
 
 
@@ -481,26 +483,15 @@ def _bfd_err(f: Fields, text: str) -> str:
 def _bfd_neighbor(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    if node.keyword == "neighbour_ip":
-        f["neighbour_spelling"] = True
-    spelling = "neighbour" if f["neighbour_spelling"] else "neighbor"
     text = node.args[0]
     addr = parse_ip(text)
     if addr is None:
         ctx.diags.error(
-            _bfd_err(f, f"has malformed {spelling} address {text}, ignoring instance"),
+            _bfd_err(f, f"has malformed neighbor address {text}, ignoring instance"),
             node.location,
         )
         f["_drop"] = True
         return
-    for other in vrrp_state(ctx.fields_of("vrrp")).bfds:
-        if other["neighbor_ip"] == addr and other["source_ip"] == f["source_ip"]:
-            ctx.diags.error(
-                _bfd_err(f, f"has duplicate {spelling} address {text}, ignoring instance"),
-                node.location,
-            )
-            f["_drop"] = True
-            return
     f["neighbor_ip"] = addr
 
 
@@ -516,16 +507,17 @@ def _bfd_source(node: Node, f: Fields, ctx: ParseContext) -> None:
     f["source_ip"] = addr
 
 
-def _bfd_interval(key: str, what: str, lo: int, hi: int) -> Handler:
+def _bfd_interval(key: str, what: str, lo_ms: int) -> Handler:
     def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
         if not require_args(node, 1, ctx):
             return
-        text = node.args[0]
-        value = int(text) if text.isdigit() else None
-        if value is None or not lo <= value <= hi:
+        value = read_decimal_us(node, ctx, lo_ms * 1000, BFD_INTERVAL_MAX_US, digits=3)
+        if value is None:
             ctx.diags.error(
                 _bfd_err(
-                    f, f"{what} value {text} is not valid (must be in range [{lo}-{hi}]), ignoring"
+                    f,
+                    f"{what} value {node.args[0]} is not valid (must be in range"
+                    f" [{lo_ms}-{BFD_INTERVAL_MAX_US // 1000}]), ignoring",
                 ),
                 node.location,
             )
@@ -538,14 +530,11 @@ def _bfd_interval(key: str, what: str, lo: int, hi: int) -> Handler:
 def _bfd_multiplier(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    text = node.args[0]
-    value = int(text) if text.isdigit() else None
-    if value is None or not BFD_MULTIPLIER_MIN <= value <= BFD_MULTIPLIER_MAX:
+    value = read_unsigned(node, ctx, 1, 255)
+    if value is None:
         ctx.diags.error(
             _bfd_err(
-                f,
-                f"multiplier value {text} not valid (must be in range"
-                f" [{BFD_MULTIPLIER_MIN}-{BFD_MULTIPLIER_MAX}]), ignoring",
+                f, f"multiplier value {node.args[0]} not valid (must be in range [1-255]), ignoring"
             ),
             node.location,
         )
@@ -556,14 +545,13 @@ def _bfd_multiplier(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _bfd_ttl(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    text = node.args[0]
-    value = int(text) if text.isdigit() else None
-    if value is None or not 1 <= value <= BFD_TTL_MAX:
+    value = read_unsigned(node, ctx, 1, BFD_TTL_MAX)
+    if value is None:
         ctx.diags.error(
             _bfd_err(
                 f,
-                f"ttl/hoplimit value {text} not valid (must be in range [1-{BFD_TTL_MAX}]),"
-                " ignoring",
+                f"ttl/hoplimit value {node.args[0]} not valid (must be in range"
+                f" [1-{BFD_TTL_MAX}]), ignoring",
             ),
             node.location,
         )
@@ -574,16 +562,13 @@ def _bfd_ttl(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _bfd_max_hops(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    text = node.args[0]
-    try:
-        value: int | None = int(text, 10)
-    except ValueError:
-        value = None
-    if value is None or not -1 <= value <= BFD_TTL_MAX:
+    value = read_signed(node, ctx, -1, BFD_TTL_MAX)
+    if value is None:
         ctx.diags.error(
             _bfd_err(
                 f,
-                f"max_hops value {text} not valid (must be in range [-1-{BFD_TTL_MAX}]), ignoring",
+                f"max_hops value {node.args[0]} not valid (must be in range"
+                f" [-1-{BFD_TTL_MAX}]), ignoring",
             ),
             node.location,
         )
@@ -591,7 +576,40 @@ def _bfd_max_hops(node: Node, f: Fields, ctx: ParseContext) -> None:
     f["max_hops"] = value
 
 
-def _bfd_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
+def _bfd_flag(key: str) -> Handler:
+    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
+        f[key] = True
+
+    return handler
+
+
+def _bfd_ignore(node: Node, f: Fields, ctx: ParseContext) -> None:
+    """Read by the other process."""
+
+
+BFD_TABLE = KeywordTable(
+    "bfd_instance",
+    [
+        _kw("source_ip", _bfd_source),
+        _kw("neighbor_ip", _bfd_neighbor),
+        _kw("neighbour_ip", _bfd_neighbor),
+        _kw("min_rx", _bfd_interval("min_rx_us", "min_rx", 1)),
+        _kw("min_tx", _bfd_interval("min_tx_us", "min_tx", 1)),
+        _kw("idle_tx", _bfd_interval("idle_tx_us", "idle_tx", 1000)),
+        _kw("multiplier", _bfd_multiplier),
+        _kw("passive", _bfd_flag("passive")),
+        _kw("ttl", _bfd_ttl),
+        _kw("hoplimit", _bfd_ttl),
+        _kw("max_hops", _bfd_max_hops),
+        _kw("weight", _bfd_ignore),
+        _kw("vrrp", _bfd_flag("vrrp")),
+        _kw("checker", _bfd_flag("checker")),
+    ],
+)
+
+
+def _bfd_vrrp_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
+    """The VRRP process's view of ``weight N [reverse]``."""
     if not require_args(node, 1, ctx):
         return
     value = read_signed(node, ctx, -253, 253)
@@ -611,52 +629,34 @@ def _bfd_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
             ctx.diags.error(_bfd_err(f, f"unknown weight option {node.args[1]}"), node.location)
 
 
-def _bfd_flag(key: str) -> Handler:
-    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
-        f[key] = True
-
-    return handler
-
-
-BFD_TABLE = KeywordTable(
-    "bfd_instance",
-    [
-        _kw("source_ip", _bfd_source),
-        _kw("neighbor_ip", _bfd_neighbor),
-        _kw("neighbour_ip", _bfd_neighbor),
-        _kw("min_rx", _bfd_interval("min_rx_ms", "min_rx", BFD_MINRX_MIN, BFD_MINRX_MAX)),
-        _kw("min_tx", _bfd_interval("min_tx_ms", "min_tx", BFD_MINTX_MIN, BFD_MINTX_MAX)),
-        _kw(
-            "idle_tx",
-            _bfd_interval("idle_tx_ms", "idle_tx", BFD_IDLETX_MIN, BFD_IDLETX_MAX),
-        ),
-        _kw("multiplier", _bfd_multiplier),
-        _kw("passive", _bfd_flag("passive")),
-        _kw("ttl", _bfd_ttl),
-        _kw("hoplimit", _bfd_ttl),
-        _kw("max_hops", _bfd_max_hops),
-        _kw("weight", _bfd_weight),
-        _kw("vrrp", _bfd_flag("vrrp")),
-        _kw("checker", _bfd_flag("checker")),
-    ],
-)
-
-
 def bfd_instance_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
-    """Root keyword ``bfd_instance NAME { ... }`` (bfd_parser.c)."""
+    """Root keyword ``bfd_instance NAME { ... }`` (bfd_parser.c, both passes)."""
     if not require_args(node, 1, ctx) or not expect_block(node, ctx):
         return
     name = node.args[0]
     state = vrrp_state(fields)
+    bctx = ParseContext(
+        diags=state.bfd_diags, interface_exists=ctx.interface_exists, subsystems=ctx.subsystems
+    )
+    # VRRP process: the tracked object
+    if any(t["name"] == name for t in state.bfd_tracks):
+        ctx.diags.error(f"BFD {name} already specified", node.location)
+    else:
+        track: Fields = {"name": name, "weight": 0, "weight_reverse": False}
+        for child in node.children or ():
+            if child.keyword == "weight":
+                _bfd_vrrp_weight(child, track, ctx)
+        state.bfd_tracks.append(track)
+    # BFD process: the session
     if len(name) >= BFD_INAME_MAX:
-        ctx.diags.error(
+        bctx.diags.error(
             f"Configuration error: BFD instance {name} name too long (maximum length is"
             f" {BFD_INAME_MAX - 1} characters) - ignoring",
             node.location,
         )
         return
     if any(b["name"] == name for b in state.bfds):
-        ctx.diags.error(
+        bctx.diags.error(
             f"Configuration error: BFD instance {name} already configured - ignoring",
             node.location,
         )
@@ -666,18 +666,15 @@ def bfd_instance_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
         "location": node.location,
         "neighbor_ip": None,
         "source_ip": None,
-        "min_rx_ms": 10,
-        "min_tx_ms": 10,
-        "idle_tx_ms": 1000,
+        "min_rx_us": 10_000,
+        "min_tx_us": 10_000,
+        "idle_tx_us": 1_000_000,
         "multiplier": 5,
         "passive": False,
         "ttl": 0,
         "max_hops": 0,
-        "weight": 0,
-        "weight_reverse": False,
         "vrrp": False,
         "checker": False,
-        "neighbour_spelling": False,
         "_drop": False,
     }
     for child in node.children or ():
@@ -685,21 +682,27 @@ def bfd_instance_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
         if kw is None:
             unknown_keyword(child, ctx)
             continue
-        kw.handler(child, f, ctx)
+        kw.handler(child, f, bctx)
         if f["_drop"]:
             return
     end = node.end_location or node.location
-    spelling = "neighbour" if f["neighbour_spelling"] else "neighbor"
     nbr = f["neighbor_ip"]
     if nbr is None:
-        ctx.diags.error(_bfd_err(f, f"has no {spelling} address set, disabling instance"), end)
+        bctx.diags.error(_bfd_err(f, "has no neighbor address set, disabling instance"), end)
         return
     src = f["source_ip"]
+    if any(b["neighbor_ip"] == nbr and b["source_ip"] == src for b in state.bfds):
+        text = f"duplicate neighbor address {nbr}"
+        if src is not None:
+            text = f"duplicate source/neighbor address {src}/{nbr}"
+        bctx.diags.error(_bfd_err(f, f"has {text}, ignoring instance"), end)
+        return
     if src is not None and src.version != nbr.version:
-        ctx.diags.error(
+        # keepalived prints the source address twice (a shared static buffer)
+        bctx.diags.error(
             _bfd_err(
                 f,
-                f"source address {src} and {spelling} address {nbr} are not of the same"
+                f"source address {src} and neighbor address {src} are not of the same"
                 " family, disabling instance",
             ),
             end,
@@ -708,7 +711,7 @@ def bfd_instance_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
     if not f["ttl"]:
         f["ttl"] = 255 if isinstance(nbr, ipaddress.IPv4Address) else 64
     if f["max_hops"] > f["ttl"]:
-        ctx.diags.error(
+        bctx.diags.error(
             f"BFD instance {name}: max_hops exceeds ttl/hoplimit - setting to ttl/hoplimit", end
         )
         f["max_hops"] = f["ttl"]

@@ -177,18 +177,20 @@ class TrackProcess:
 
 @dataclass(frozen=True)
 class BfdInstance:
-    """``bfd_instance NAME``; intervals in milliseconds as configured.
+    """``bfd_instance NAME``: a BFD session (as keepalived's BFD process reads it).
 
-    ``ttl`` is resolved (255 for IPv4, 64 hop limit for IPv6 unless given);
-    ``vrrp``/``checker`` say which processes want its events (both when neither is given).
+    Intervals in microseconds (configured in milliseconds, decimals allowed); ``ttl`` is
+    resolved (255 for IPv4, hop limit 64 for IPv6 unless given); ``vrrp``/``checker`` say
+    which processes want its events (both when neither is given). The VRRP side of the
+    block (``weight``) is in ``VrrpConfig.bfd_tracks``.
     """
 
     name: str
     neighbor_ip: IPAddress
     source_ip: IPAddress | None = None
-    min_rx_ms: int = 10
-    min_tx_ms: int = 10
-    idle_tx_ms: int = 1000
+    min_rx_us: int = 10_000
+    min_tx_us: int = 10_000
+    idle_tx_us: int = 1_000_000
     multiplier: int = 5
     passive: bool = False
     ttl: int = 255
@@ -197,7 +199,6 @@ class BfdInstance:
     weight_reverse: bool = False
     vrrp: bool = True
     checker: bool = True
-    neighbour_spelling: bool = False
     location: Location | None = field(default=None, compare=False, repr=False)
 
 
