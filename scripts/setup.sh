@@ -8,6 +8,7 @@ APT_PACKAGES=(
     python3 python3-venv python3-pip
     iproute2 iputils-ping arping tcpdump tshark nftables kmod procps time
     keepalived ipvsadm
+    qemu-system-x86 busybox-static   # the vm tier: IPVS inside a QEMU VM (tests/vm/run_vm.sh)
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -81,6 +81,10 @@ class DataPlane(Protocol):
 
     def set_weight(self, service: ServiceKey, dest: Destination, weight: int) -> None: ...
 
+    def close(self, *, release: bool) -> None:
+        """The service is stopping; with ``release`` remove what was programmed."""
+        ...
+
 
 class Op(enum.StrEnum):
     ADD_SERVICE = "add_service"
@@ -104,8 +108,14 @@ class FakeDataPlane:
     """Records every call and keeps the table it would produce (service -> dest -> weight)."""
 
     def __init__(self) -> None:
+        self.closed = False
+        self.released = False
         self.calls: list[Call] = []
         self.table: dict[str, dict[str, int]] = {}
+
+    def close(self, *, release: bool) -> None:
+        self.closed = True
+        self.released = release
 
     def add_service(self, service: ServiceKey, vs: VirtualServer) -> None:
         self.calls.append(Call(Op.ADD_SERVICE, service.text))

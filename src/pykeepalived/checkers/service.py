@@ -257,6 +257,7 @@ class CheckerService:
         if self.options.release_ipvs_on_exit:
             for rt in self.runtimes.values():
                 rt.pool.stop()
+        self.dataplane.close(release=self.options.release_ipvs_on_exit)
         await self.launcher.wait_all(timeout_s=STOP_SCRIPT_TIMEOUT_S + 0.5)
         await self.launcher.close()
         for fifo in self._fifos:

@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the configuration and exit (optionally logging to FILE)",
     )
     a(
+        "--lvs-backend",
+        default="auto",
+        choices=("auto", "ipvs", "nftables", "none"),
+        help="data plane for virtual servers: IPVS if the kernel has it, else nftables (auto)",
+    )
+    a(
         "--control-socket",
         default=None,
         metavar="PATH",

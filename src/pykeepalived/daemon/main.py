@@ -61,11 +61,19 @@ def build_services(
     want_checkers = options.check or not options.vrrp
     if "checkers" in kinds and want_checkers and (config.lvs.virtual_servers or options.all):
         from pykeepalived.checkers.service import CheckerService  # noqa: PLC0415
+        from pykeepalived.lvs.select import kernel_dataplane  # noqa: PLC0415
 
         defs = config.global_defs
         fifos = [f.path for f in (defs.notify_fifo, defs.lvs_notify_fifo) if f.path]
+        dataplane = kernel_dataplane(config, getattr(options, "lvs_backend", "auto"))
         services.append(
-            CheckerService(config, opts, fifo_paths=fifos, default_script_user=defs.script_user)
+            CheckerService(
+                config,
+                opts,
+                dataplane=dataplane,
+                fifo_paths=fifos,
+                default_script_user=defs.script_user,
+            )
         )
     return services
 
