@@ -15,7 +15,8 @@ lines before any keyword sees it (lib/parser.c). This module does the same, in t
 7. ``{`` and ``}`` outside ``"..."`` are cut out so that every brace is a logical line of its own.
 
 Words are split later (`split_words`, keepalived's ``alloc_strvec``); script keywords re-split
-the raw line with `split_script_words` (keepalived's ``alloc_strvec_quoted_escaped``).
+the raw line with `model.common.split_quoted_escaped` (keepalived's
+``alloc_strvec_quoted_escaped``).
 
 Filesystem access goes through the small `ConfigFS` protocol (`OS_FS` is the real one), so the
 logic here stays testable without files.
@@ -184,96 +185,6 @@ def split_words(text: str) -> Words:
         if len(words) == 1:
             raw_start = m.end()
     return Words(tuple(words), tuple(quoted), raw_start, unmatched)
-
-
-_SCRIPT_SPECIAL = {
-    '"': re.compile(r'["\\]'),
-    "'": re.compile(r"['\\]"),
-    "": re.compile(r"""[ \t\f\n\r\v'"\\]"""),
-}
-_SIMPLE_ESCAPES = {
-    "a": "\a",
-    "b": "\b",
-    "E": "\x1b",
-    "f": "\f",
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    "v": "\v",
-}
-_HEX = frozenset("0123456789abcdefABCDEF")
-
-
-def split_script_words(text: str) -> tuple[list[str], str | None]:
-    """Split a script command line like keepalived's alloc_strvec_quoted_escaped().
-
-    ``"..."`` and ``'...'`` group words and may start or end mid-word; backslash escapes
-    (``\\n \\t \\xXX \\nnn \\cC \\E`` ...) work inside and outside quotes. Returns the words and
-    an error message (keepalived then discards the whole line and returns no words)."""
-    words: list[str] = []
-    n = len(text)
-    pos = 0
-    cur_quote = ""
-    while pos < n:
-        while pos < n and text[pos] in WHITE_SPACE:
-            pos += 1
-        if pos >= n:
-            break
-        out: list[str] = []
-        while pos < n:
-            m = _SCRIPT_SPECIAL[cur_quote].search(text, pos)
-            if m is None:
-                if cur_quote:
-                    return [], f"String '{text}': missing terminating {cur_quote}"
-                out.append(text[pos:])
-                pos = n
-                break
-            j = m.start()
-            out.append(text[pos:j])
-            pos = j
-            c = text[pos]
-            if c == "\\":
-                pos += 1
-                if pos >= n:
-                    return [], f"Missing escape char at end: '{text}'"
-                ch, pos = _unescape(text, pos)
-                out.append(ch)
-                continue
-            if cur_quote:
-                pos += 1
-                cur_quote = ""
-                continue
-            if c in "\"'":
-                cur_quote = c
-                pos += 1
-                continue
-            break  # whitespace ends the word
-        words.append("".join(out))
-    return words, None
-
-
-def _unescape(text: str, pos: int) -> tuple[str, int]:
-    """One escape sequence starting after the backslash; returns the char and new position."""
-    n = len(text)
-    c = text[pos]
-    if c == "x" and pos + 1 < n and text[pos + 1] in _HEX:
-        pos += 1
-        value = 0
-        while pos < n and text[pos] in _HEX:
-            value = ((value << 4) | int(text[pos], 16)) & 0xFF  # a C char keeps 8 bits
-            pos += 1
-        return chr(value), pos
-    if c == "c" and pos + 1 < n:
-        return chr(ord(text[pos + 1]) & 0x1F), pos + 2
-    if "0" <= c <= "7":
-        value = 0
-        k = 0
-        while k < 3 and pos < n and "0" <= text[pos] <= "7":
-            value = (value << 3) + int(text[pos])
-            pos += 1
-            k += 1
-        return chr(value & 0xFF), pos
-    return _SIMPLE_ESCAPES.get(c, c), pos + 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -748,6 +659,9 @@ def random_value(params: str | None, rng: random.Random) -> tuple[str, str | Non
 
 # --------------------------------------------------------------------------------------------
 # ~SEQ / ~LST
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 def _strtol(s: str, i: int) -> tuple[int, int]:

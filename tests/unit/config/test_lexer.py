@@ -27,13 +27,13 @@ from pykeepalived.config.lexer import (
     parse_seq,
     random_value,
     split_braces,
-    split_script_words,
     split_words,
     standard_definitions,
 )
 from pykeepalived.config.lexer import (
     Definition as Def,
 )
+from pykeepalived.config.model.common import split_script_words
 
 pytestmark = pytest.mark.unit
 

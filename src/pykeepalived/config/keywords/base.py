@@ -4,21 +4,20 @@ A block is read by dispatching each child `Node` to the handler registered for i
 Handlers write into a plain ``Fields`` dict; when the block is complete the dict is turned into
 a frozen model dataclass (``Model(**fields)``) after keepalived's fix-ups and checks.
 
-The readers below (`read_int`, `read_timer`, ...) report problems with keepalived 2.2.7's own
-wording and severity and return ``None``, so a handler simply skips a bad value, exactly as
-keepalived ignores it (and keeps its default).
+The readers below (`read_unsigned_strvec`, `read_timer`, ...) report problems with keepalived
+2.2.7's own wording and severity and return ``None``, so a handler simply skips a bad value,
+exactly as keepalived ignores it (and keeps its default).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pykeepalived.config.errors import Diagnostics, Location
+from pykeepalived.config.model.common import QuoteError
 from pykeepalived.config.tree import Node
 
 Fields = dict[str, Any]
@@ -124,6 +123,14 @@ def require_args(node: Node, count: int, ctx: ParseContext) -> bool:
     return False
 
 
+def report_quote_error(err: QuoteError, node: Node, ctx: ParseContext) -> None:
+    """A script line that could not be split: a config error, or only logged like keepalived."""
+    if err.log_only:
+        ctx.diags.info(str(err), node.location)
+    else:
+        ctx.diags.error(str(err), node.location)
+
+
 def expect_block(node: Node, ctx: ParseContext) -> bool:
     """True if the line opened a ``{ ... }`` block; an error otherwise."""
     if node.is_block:
@@ -133,141 +140,250 @@ def expect_block(node: Node, ctx: ParseContext) -> bool:
 
 
 # --------------------------------------------------------------------------- readers
+#
+# keepalived 2.2.7's number readers (lib/parser.c), one family for every keyword table. The
+# ``check_*`` functions are pure (text in, value and messages out); the ``read_*`` ones take
+# the word at ``node.args[index]``, abort as keepalived does when it is missing, report the
+# messages as config errors at the line and return the value (``None``: keep the default).
+# A bad unsigned number reads "negative number 'X'" (any leading '-'), "invalid number 'X'",
+# "number 'X' outside unsigned integer range" or "number 'X' outside range [LO, HI]".
 
-_INT_RE = re.compile(r"[+-]?\d+")
-_DECIMAL_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+UINT32_MAX = 2**32 - 1
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+UINT64_MAX = 2**64 - 1
+TIMER_HZ = 1_000_000
+TIMER_MAX_US = UINT64_MAX - 1
+"""The largest timer keepalived accepts when a keyword gives no maximum (``ULONG_MAX - 1`` us)."""
+
+WHITE_SPACE = " \t\n\v\f\r"
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_TIMER_PREFIX_RE = re.compile(r"\+?(\d*)(?:\.(\d*))?")
+
+Reading = tuple[int | None, list[str]]
+"""A value (``None``: rejected) and keepalived's messages about the text, in order."""
 
 
-def parse_int_text(text: str) -> int | None:
-    """Parse an integer the way keepalived's read_int_strvec does (decimal only)."""
-    if not _INT_RE.fullmatch(text):
-        return None
-    return int(text)
+def strtoul(text: str, base: int = 10) -> tuple[int, str, bool]:
+    """C ``strtoul``: (value, unparsed rest, whether any digit was read).
+
+    Leading white space and a sign are accepted; base 0 picks 16 for ``0x``, 8 for ``0``.
+    A negative number wraps as in C. With no digits the rest is the whole text.
+    """
+    s = text.lstrip(WHITE_SPACE)
+    neg = False
+    if s[:1] in ("+", "-"):
+        neg = s[0] == "-"
+        s = s[1:]
+    if base in (0, 16) and s[:2].lower() == "0x" and s[2:3].lower() in _DIGITS[:16] and s[2:3]:
+        s = s[2:]
+        base = 16
+    elif base == 0:
+        base = 8 if s[:1] == "0" else 10
+    valid = _DIGITS[:base]
+    n = 0
+    while n < len(s) and s[n].lower() in valid:
+        n += 1
+    if n == 0:
+        return 0, text, False
+    value = int(s[:n], base)
+    if neg:
+        value = (-value) % (1 << 64)
+    return value, s[n:], True
 
 
-def read_int(
-    node: Node, ctx: ParseContext, lo: int, hi: int, index: int = 0, *, what: str | None = None
-) -> int | None:
-    """The integer at ``args[index]`` within ``[lo, hi]``, or ``None`` after a message."""
-    if not require_args(node, index + 1, ctx):
-        return None
-    text = node.args[index]
-    value = parse_int_text(text)
-    if value is None:
-        ctx.diags.error(f"invalid number '{text}'", node.location)
-        return None
+def _is_negative(text: str) -> bool:
+    return text.lstrip(WHITE_SPACE)[:1] == "-"
+
+
+def check_unsigned(text: str, lo: int, hi: int, base: int = 10) -> tuple[int | None, str | None]:
+    """``read_unsigned_base()``: ``(value, None)`` or ``(None, message)``."""
+    value, rest, _ = strtoul(text, base)
+    if _is_negative(text):
+        return None, f"negative number '{text}'"
+    if rest:
+        return None, f"invalid number '{text}'"
+    if value > UINT32_MAX:
+        return None, f"number '{text}' outside unsigned integer range"
     if not lo <= value <= hi:
-        ctx.diags.error(f"number '{text}' outside range [{lo}, {hi}]", node.location)
-        return None
+        return None, f"number '{text}' outside range [{lo}, {hi}]"
+    return value, None
+
+
+def check_unsigned64(text: str, lo: int, hi: int) -> tuple[int | None, str | None]:
+    """``read_unsigned64_base()``: as `check_unsigned`, 64 bits wide."""
+    value, rest, _ = strtoul(text, 10)
+    if _is_negative(text):
+        return None, f"negative number '{text}'"
+    if rest:
+        return None, f"invalid number '{text}'"
+    if value > UINT64_MAX:
+        return None, f"number '{text}' outside unsigned 64 bit range"
+    if not lo <= value <= hi:
+        return None, f"number '{text}' outside range [{lo}, {hi}]"
+    return value, None
+
+
+def check_int(text: str, lo: int, hi: int) -> tuple[int | None, str | None]:
+    """``read_int_base()`` (``strtol``, base 10): ``(value, None)`` or ``(None, message)``."""
+    s = text.lstrip(WHITE_SPACE)
+    negative = s[:1] == "-"
+    body = s[1:] if s[:1] in ("+", "-") else s
+    magnitude, rest, digits = strtoul(body, 10) if body[:1].isdigit() else (0, body, False)
+    if not digits or rest:
+        return None, f"invalid number '{text}'"
+    value = -magnitude if negative else magnitude
+    if not INT32_MIN <= value <= INT32_MAX:
+        return None, f"number '{text}' outside integer range"
+    if not lo <= value <= hi:
+        return None, f"number '{text}' outside range [{lo}, {hi}]"
+    return value, None
+
+
+def format_scaled(value: int, places: int) -> str:
+    """A count of ``10**-places`` as keepalived prints decimal bounds (``%u.%0*u``)."""
+    if places == 0:
+        return f"{value}."
+    return f"{value // 10**places}.{value % 10**places:0{places}d}"
+
+
+def check_decimal_unsigned(text: str, lo: int, hi: int, places: int) -> Reading:
+    """``read_decimal_unsigned_base()``: ``text`` as a count of ``10**-places`` within
+    ``[lo, hi]`` (same unit). More decimals than ``places`` are rounded, with a message."""
+    s = text.lstrip(WHITE_SPACE)
+    if s[:1] == "-":
+        return None, [f"negative number '{text}'"]
+    body = s[1:] if s[:1] == "+" else s
+    whole, _, frac = body.partition(".")
+    if not (whole or frac) or not (whole + frac).isdigit() or not body.isascii():
+        return None, [f"invalid number '{text}'"]
+    messages = []
+    if len(frac) > places:
+        messages.append(f"number '{text}' has too many decimal places")
+    value = int((whole or "0") + frac.ljust(places, "0")[:places])
+    if len(frac) > places and frac[places] >= "5":
+        value += 1
+    if not lo <= value <= hi:
+        bounds = f"[{format_scaled(lo, places)}, {format_scaled(hi, places)}]"
+        messages.append(f"number '{text}' outside range {bounds}")
+        return None, messages
+    return value, messages
+
+
+def check_timer(text: str, lo_us: int = 0, hi_us: int = TIMER_MAX_US) -> Reading:
+    """``read_timer()``: decimal seconds as microseconds within ``[lo_us, hi_us]``.
+
+    Extra decimals are reported and truncated; a value with trailing junk is reported as
+    invalid but its numeric prefix is still used when it is in range ("5x" reads as 5 s,
+    "x" as 0 s)."""
+    if _is_negative(text):
+        return None, [f"negative number '{text}'"]
+    match = _TIMER_PREFIX_RE.match(text)
+    whole = match.group(1) if match else ""
+    frac = (match.group(2) if match else None) or ""
+    valid = match is not None and match.end() == len(text) and bool(whole or frac)
+    messages = []
+    if len(frac) > 6:
+        if valid:
+            messages.append(f"number '{text}' has too many decimal places")
+        frac = frac[:6]
+    value_us = int(whole or "0") * TIMER_HZ + (int(frac.ljust(6, "0")) if frac else 0)
+    if not valid:
+        messages.append(f"invalid number '{text}'")
+        return (value_us if lo_us <= value_us <= hi_us else None), messages
+    if value_us > UINT64_MAX:
+        messages.append(f"number '{text}' outside unsigned decimal range")
+        return None, messages
+    if not lo_us <= value_us <= hi_us:
+        bounds = f"[{format_scaled(lo_us, 6)}, {format_scaled(hi_us, 6)}]"
+        messages.append(f"number '{text}' outside range {bounds}")
+        return None, messages
+    return value_us, messages
+
+
+def report(node: Node, ctx: ParseContext, messages: Iterable[str | None]) -> None:
+    """Each message (``None`` skipped) as a config error at ``node``'s line."""
+    for message in messages:
+        if message is not None:
+            ctx.diags.error(message, node.location)
+
+
+def read_unsigned_text(
+    text: str, node: Node, ctx: ParseContext, lo: int, hi: int, *, base: int = 10
+) -> int | None:
+    """`check_unsigned` of ``text``, its message reported at ``node``."""
+    value, message = check_unsigned(text, lo, hi, base)
+    report(node, ctx, [message])
     return value
 
 
-def read_decimal(
-    node: Node, ctx: ParseContext, lo: float, hi: float, index: int = 0
-) -> float | None:
-    """A decimal number within ``[lo, hi]`` (keepalived prints the bounds with %f)."""
+def read_int_text(text: str, node: Node, ctx: ParseContext, lo: int, hi: int) -> int | None:
+    """`check_int` of ``text``, its message reported at ``node``."""
+    value, message = check_int(text, lo, hi)
+    report(node, ctx, [message])
+    return value
+
+
+def read_decimal_unsigned_text(
+    text: str, node: Node, ctx: ParseContext, lo: int, hi: int, *, places: int
+) -> int | None:
+    """`check_decimal_unsigned` of ``text``, its messages reported at ``node``."""
+    value, messages = check_decimal_unsigned(text, lo, hi, places)
+    report(node, ctx, messages)
+    return value
+
+
+def read_unsigned_strvec(
+    node: Node, ctx: ParseContext, index: int, lo: int, hi: int, *, base: int = 10
+) -> int | None:
+    """``read_unsigned_strvec()``: the unsigned number at ``args[index]``."""
     if not require_args(node, index + 1, ctx):
         return None
-    text = node.args[index]
-    if not _DECIMAL_RE.fullmatch(text):
-        ctx.diags.error(f"invalid number '{text}'", node.location)
+    return read_unsigned_text(node.args[index], node, ctx, lo, hi, base=base)
+
+
+def read_int_strvec(node: Node, ctx: ParseContext, index: int, lo: int, hi: int) -> int | None:
+    """``read_int_strvec()``: the signed number at ``args[index]``."""
+    if not require_args(node, index + 1, ctx):
         return None
-    value = float(text)
-    if not (lo <= value <= hi) or math.isnan(value):
-        ctx.diags.error(f"number '{text}' outside range [{lo:f}, {hi:f}]", node.location)
+    return read_int_text(node.args[index], node, ctx, lo, hi)
+
+
+def read_decimal_unsigned_strvec(
+    node: Node, ctx: ParseContext, index: int, lo: int, hi: int, *, places: int
+) -> int | None:
+    """``read_decimal_unsigned_strvec()``: ``args[index]`` as a count of ``10**-places``."""
+    if not require_args(node, index + 1, ctx):
         return None
-    return value
+    return read_decimal_unsigned_text(node.args[index], node, ctx, lo, hi, places=places)
 
 
 def read_timer(
-    node: Node, ctx: ParseContext, lo_s: float = 0.0, hi_s: float = 4294.967295, index: int = 0
-) -> float | None:
-    """A ``<TIMER>``: seconds with decimals, microsecond resolution."""
-    value = read_decimal(node, ctx, lo_s, hi_s, index)
-    if value is None:
+    node: Node, ctx: ParseContext, index: int = 0, lo_us: int = 0, hi_us: int = TIMER_MAX_US
+) -> int | None:
+    """``read_timer()``: the ``<TIMER>`` at ``args[index]`` in microseconds."""
+    if not require_args(node, index + 1, ctx):
         return None
-    return round(value, 6)
+    value, messages = check_timer(node.args[index], lo_us, hi_us)
+    report(node, ctx, messages)
+    return value
 
 
 _TRUE = frozenset({"on", "true", "yes"})
 _FALSE = frozenset({"off", "false", "no"})
 
 
-def read_bool(node: Node, ctx: ParseContext, index: int = 0) -> bool | None:
-    """A ``<BOOL>``; a keyword given without the argument means true."""
-    if len(node.args) <= index:
+def check_true_false(text: str) -> bool | None:
+    """``check_true_false()``: on/off, true/false, yes/no (any case); ``None`` otherwise."""
+    low = text.lower()
+    if low in _TRUE:
         return True
-    text = node.args[index].lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
+    if low in _FALSE:
         return False
-    ctx.diags.error(f"Invalid {node.keyword} parameter {node.args[index]}", node.location)
     return None
 
 
-def read_ip(
-    node: Node, ctx: ParseContext, index: int = 0, *, what: str = "address"
-) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    if not require_args(node, index + 1, ctx):
-        return None
-    text = node.args[index]
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        ctx.diags.error(f"Invalid {what} '{text}'", node.location)
-        return None
-
-
 # --------------------------------------------------------------------------- handler factories
-
-
-def set_flag(name: str, value: bool = True) -> Handler:
-    """``keyword`` alone sets ``fields[name] = value``."""
-
-    def handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
-        fields[name] = value
-
-    return handler
-
-
-def set_bool(name: str) -> Handler:
-    """``keyword [<BOOL>]``."""
-
-    def handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
-        value = read_bool(node, ctx)
-        if value is not None:
-            fields[name] = value
-
-    return handler
-
-
-def set_int(name: str, lo: int, hi: int) -> Handler:
-    def handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
-        value = read_int(node, ctx, lo, hi)
-        if value is not None:
-            fields[name] = value
-
-    return handler
-
-
-def set_timer(name: str, lo_s: float = 0.0, hi_s: float = 4294.967295) -> Handler:
-    def handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
-        value = read_timer(node, ctx, lo_s, hi_s)
-        if value is not None:
-            fields[name] = value
-
-    return handler
-
-
-def set_str(name: str) -> Handler:
-    """``keyword VALUE`` (the first argument)."""
-
-    def handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
-        if require_args(node, 1, ctx):
-            fields[name] = node.args[0]
-
-    return handler
 
 
 def ignored(node: Node, fields: Fields, ctx: ParseContext) -> None:

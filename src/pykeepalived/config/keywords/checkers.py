@@ -20,11 +20,20 @@ from typing import Any
 
 from pykeepalived.config.errors import Location
 from pykeepalived.config.keywords.base import (
+    INT32_MAX,
+    TIMER_HZ,
+    TIMER_MAX_US,
+    UINT32_MAX,
     Fields,
     Handler,
     Keyword,
     KeywordTable,
     ParseContext,
+    check_true_false,
+    read_int_strvec,
+    read_timer,
+    read_unsigned_strvec,
+    report_quote_error,
     require_args,
 )
 from pykeepalived.config.model.checkers import (
@@ -57,33 +66,16 @@ from pykeepalived.config.model.checkers import (
 from pykeepalived.config.model.common import QuoteError, Script, quote_word, split_quoted_escaped
 from pykeepalived.config.tree import Node
 
-UINT_MAX = 4294967295
-INT_MAX = 2147483647
-ULONG_MAX = 18446744073709551615
-TIMER_HZ = 1_000_000
-TIMER_MAX_US = ULONG_MAX - 1
-"""The largest timer keepalived accepts when a keyword gives no maximum (``ULONG_MAX - 1`` us)."""
+# =========================================================================== number readers
+#
+# The readers with keepalived's messages are `base.read_unsigned_strvec`, `base.read_timer`,
+# ...; timers are kept in microseconds while reading and in float seconds in the model.
+
+UINT_MAX = UINT32_MAX
+INT_MAX = INT32_MAX
 IFNAMSIZ = 16
 IPVS_WEIGHT_LIMIT = 2147483647
 BFD_INAME_MAX = 32
-
-# =========================================================================== number readers
-#
-# keepalived 2.2.7 reports a bad unsigned number as "invalid number 'X'", "negative number 'X'",
-# "number 'X' outside unsigned integer range" or "number 'X' outside range [LO, HI]", and then
-# the keyword's own message. Timers are decimal seconds with microsecond resolution: extra
-# decimals are reported and truncated; a value with trailing junk is reported as invalid but its
-# numeric prefix is still used when it is in range ("5x" reads as 5 s, "x" as 0 s).
-
-_UNSIGNED_RE = re.compile(r"\+?\d+")
-_SIGNED_RE = re.compile(r"[+-]?\d+")
-_NEGATIVE_RE = re.compile(r"-(\d+(\.\d*)?|\.\d+)")
-_TIMER_PREFIX_RE = re.compile(r"\+?(\d*)(?:\.(\d*))?")
-
-
-def format_us(value_us: int) -> str:
-    """Microseconds as keepalived prints timer bounds (``%lu.%06lu``)."""
-    return f"{value_us // TIMER_HZ}.{value_us % TIMER_HZ:06d}"
 
 
 def seconds_to_us(value_s: float) -> int:
@@ -100,96 +92,6 @@ def format_timer(value_s: float) -> str:
     if not frac:
         return str(whole)
     return f"{whole}.{frac:06d}".rstrip("0")
-
-
-def check_unsigned_text(text: str, lo: int, hi: int) -> tuple[int | None, str | None]:
-    """``(value, None)``, or ``(None, message)`` with keepalived's wording."""
-    if _NEGATIVE_RE.fullmatch(text):
-        return None, f"negative number '{text}'"
-    if not _UNSIGNED_RE.fullmatch(text):
-        return None, f"invalid number '{text}'"
-    value = int(text)
-    if value > UINT_MAX:
-        return None, f"number '{text}' outside unsigned integer range"
-    if not lo <= value <= hi:
-        return None, f"number '{text}' outside range [{lo}, {hi}]"
-    return value, None
-
-
-def read_unsigned(node: Node, ctx: ParseContext, index: int, lo: int, hi: int) -> int | None:
-    """The unsigned number at ``args[index]``, or ``None`` after keepalived's message."""
-    if not require_args(node, index + 1, ctx):
-        return None
-    value, message = check_unsigned_text(node.args[index], lo, hi)
-    if message is not None:
-        ctx.diags.error(message, node.location)
-    return value
-
-
-def read_signed(node: Node, ctx: ParseContext, index: int, lo: int, hi: int) -> int | None:
-    """A signed decimal in ``[lo, hi]`` (``read_int_strvec()``)."""
-    if not require_args(node, index + 1, ctx):
-        return None
-    text = node.args[index]
-    if not _SIGNED_RE.fullmatch(text):
-        ctx.diags.error(f"invalid number '{text}'", node.location)
-        return None
-    value = int(text)
-    if not -INT_MAX - 1 <= value <= INT_MAX:
-        ctx.diags.error(f"number '{text}' outside integer range", node.location)
-        return None
-    if not lo <= value <= hi:
-        ctx.diags.error(f"number '{text}' outside range [{lo}, {hi}]", node.location)
-        return None
-    return value
-
-
-def read_timer_us(
-    node: Node, ctx: ParseContext, index: int = 0, lo_us: int = 0, hi_us: int = TIMER_MAX_US
-) -> int | None:
-    """A ``<TIMER>`` in microseconds within ``[lo_us, hi_us]``, or ``None`` after a message."""
-    if not require_args(node, index + 1, ctx):
-        return None
-    text = node.args[index]
-    if _NEGATIVE_RE.fullmatch(text):
-        ctx.diags.error(f"negative number '{text}'", node.location)
-        return None
-    match = _TIMER_PREFIX_RE.match(text)
-    whole = match.group(1) if match else ""
-    frac = (match.group(2) if match else None) or ""
-    valid = match is not None and match.end() == len(text) and bool(whole or frac)
-    if len(frac) > 6:
-        if valid:
-            ctx.diags.error(f"number '{text}' has too many decimal places", node.location)
-        frac = frac[:6]
-    value_us = int(whole or "0") * TIMER_HZ + (int(frac.ljust(6, "0")) if frac else 0)
-    if not valid:
-        ctx.diags.error(f"invalid number '{text}'", node.location)
-        return value_us if lo_us <= value_us <= hi_us else None
-    if value_us > ULONG_MAX:
-        ctx.diags.error(f"number '{text}' outside unsigned decimal range", node.location)
-        return None
-    if not lo_us <= value_us <= hi_us:
-        ctx.diags.error(
-            f"number '{text}' outside range [{format_us(lo_us)}, {format_us(hi_us)}]",
-            node.location,
-        )
-        return None
-    return value_us
-
-
-_TRUE = frozenset({"on", "true", "yes"})
-_FALSE = frozenset({"off", "false", "no"})
-
-
-def check_true_false(text: str) -> bool | None:
-    """keepalived's ``check_true_false()``: on/off, true/false, yes/no (any case)."""
-    low = text.lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    return None
 
 
 def read_opt_bool(node: Node, ctx: ParseContext, message: str) -> bool | None:
@@ -236,7 +138,7 @@ def words_of_raw(node: Node, ctx: ParseContext) -> list[str] | None:
     try:
         words = split_quoted_escaped(raw)
     except QuoteError as err:
-        ctx.diags.error(str(err), node.location)
+        report_quote_error(err, node, ctx)
         return None
     return words or None
 
@@ -247,7 +149,7 @@ def script_from_node(node: Node, ctx: ParseContext) -> Script | None:
     try:
         words = split_quoted_escaped(raw)
     except QuoteError as err:
-        ctx.diags.error(str(err), node.location)
+        report_quote_error(err, node, ctx)
         ctx.diags.warning("Unable to parse notify script", node.location)
         return None
     if not words:
@@ -256,7 +158,7 @@ def script_from_node(node: Node, ctx: ParseContext) -> Script | None:
     try:
         argv = split_quoted_escaped(words[0])
     except QuoteError as err:
-        ctx.diags.error(str(err), node.location)
+        report_quote_error(err, node, ctx)
         return None
     if not argv:
         ctx.diags.warning(f"Unable to parse script '{words[0]}' - ignoring", node.location)
@@ -413,7 +315,7 @@ def _port_handler(name: str, what: str) -> Handler:
     def handler(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
         if not require_args(node, 1, ctx):
             return
-        value = read_unsigned(node, ctx, 0, 1, 65535)
+        value = read_unsigned_strvec(node, ctx, 0, 1, 65535)
         if value is None:
             ctx.diags.error(f"Invalid checker {what} '{node.args[0]}'", node.location)
             return
@@ -434,7 +336,7 @@ def _h_bind_if(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
 def _h_connect_timeout(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_timer_us(node, ctx, 0, 1, UINT_MAX)
+    value = read_timer(node, ctx, 0, 1, UINT_MAX)
     if value is None:
         ctx.diags.error(f"connect_timeout {node.args[0]} invalid - ignoring", node.location)
         return
@@ -444,7 +346,7 @@ def _h_connect_timeout(node: Node, ch: CheckerFields, ctx: ParseContext) -> None
 def _h_fwmark(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, 0, UINT_MAX)
+    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
     if value is None:
         ctx.diags.error(f"Invalid fwmark connection value '{node.args[0]}'", node.location)
         return
@@ -454,7 +356,7 @@ def _h_fwmark(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
 def _h_retry(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, 0, UINT_MAX)
+    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
     if value is None:
         ctx.diags.error(f"Invalid retry connection value '{node.args[0]}'", node.location)
         return
@@ -465,7 +367,7 @@ def _timer_handler(name: str, lo_us: int, message: str) -> Handler:
     def handler(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
         if not require_args(node, 1, ctx):
             return
-        value = read_timer_us(node, ctx, 0, lo_us, TIMER_MAX_US)
+        value = read_timer(node, ctx, 0, lo_us, TIMER_MAX_US)
         if value is None:
             ctx.diags.error(message.format(node.args[0]), node.location)
             return
@@ -534,7 +436,7 @@ def _h_nb_get_retry(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
     ctx.diags.error("nb_get_retry is deprecated - please use 'retry'", node.location)
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, 0, UINT_MAX)
+    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
     if value is None:
         ctx.diags.error(f"Invalid nb_get_retry value '{node.args[0]}'", node.location)
         return
@@ -673,6 +575,9 @@ def _h_url_regex_options(node: Node, ch: CheckerFields, ctx: ParseContext) -> No
     options.update(a for a in node.args if a in REGEX_OPTIONS)
 
 
+_UNSIGNED_RE = re.compile(r"\+?\d+")
+
+
 def _regex_offset(node: Node, ctx: ParseContext, which: str) -> int:
     if len(node.args) != 1:
         ctx.diags.warning(f"Missing or too may options for regex_{which}_offset", node.location)
@@ -794,7 +699,7 @@ def _h_misc_path(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
     try:
         argv = split_quoted_escaped(words[0])
     except QuoteError as err:
-        ctx.diags.error(str(err), node.location)
+        report_quote_error(err, node, ctx)
         return
     if argv:
         ch["script_argv"] = tuple(argv)
@@ -804,7 +709,7 @@ def _h_misc_path(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
 def _h_misc_timeout(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, 0, UINT_MAX // TIMER_HZ)
+    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX // TIMER_HZ)
     if value is None:
         ctx.diags.error(f"Invalid misc_timeout value '{node.args[0]}'", node.location)
         return
@@ -964,7 +869,7 @@ def _udp_length_handler(name: str, which: str) -> Handler:
     def handler(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
         if not require_args(node, 1, ctx):
             return
-        value = read_unsigned(node, ctx, 0, 0, 65535)
+        value = read_unsigned_strvec(node, ctx, 0, 0, 65535)
         if value is None:
             ctx.diags.error(
                 f"UDP_CHECK {which} length {node.args[0]} not valid - must be between 0 & 65535",
@@ -1047,7 +952,7 @@ def _h_file_weight(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
     if not node.args:
         ctx.diags.error("track file weight missing", node.location)
         return
-    weight = read_signed(node, ctx, 0, -IPVS_WEIGHT_LIMIT, IPVS_WEIGHT_LIMIT)
+    weight = read_int_strvec(node, ctx, 0, -IPVS_WEIGHT_LIMIT, IPVS_WEIGHT_LIMIT)
     if weight is None:
         ctx.diags.error(
             f"weight for track file must be in [{-IPVS_WEIGHT_LIMIT}..{IPVS_WEIGHT_LIMIT}] "
@@ -1514,21 +1419,16 @@ def render_checker(chk: Checker, d: RsDefaults, indent: str = "    ") -> list[st
 __all__ = [
     "CHECKER_KEYWORDS",
     "REGEX_OPTIONS",
+    "TIMER_MAX_US",
     "TYPE_DEFAULTS",
     "RsDefaults",
-    "check_true_false",
-    "check_unsigned_text",
     "end_location",
     "fmt_trio",
     "format_timer",
-    "format_us",
     "keyword_table",
     "parse_hex_string",
     "parse_ip",
     "read_opt_bool",
-    "read_signed",
-    "read_timer_us",
-    "read_unsigned",
     "render_checker",
     "render_hex",
     "resolve_checker",

@@ -19,15 +19,25 @@ from dataclasses import fields as dc_fields
 from typing import Any
 
 from pykeepalived.config.keywords.base import (
+    INT32_MAX,
+    INT32_MIN,
+    TIMER_HZ,
+    UINT32_MAX,
     Fields,
     Handler,
     Keyword,
     KeywordTable,
     ParseContext,
     Subsystem,
+    check_true_false,
+    check_unsigned,
     missing_parameter,
+    read_decimal_unsigned_text,
+    read_int_text,
+    read_unsigned_text,
+    report_quote_error,
+    strtoul,
 )
-from pykeepalived.config.keywords.net import strtoul, unsigned_error
 from pykeepalived.config.model.common import QuoteError, Script, quote_word, split_quoted_escaped
 from pykeepalived.config.model.global_defs import (
     DEFAULT_IPVS_START_FWMARK,
@@ -41,10 +51,6 @@ from pykeepalived.config.model.global_defs import (
 )
 from pykeepalived.config.tree import Node
 
-INT32_MIN = -(2**31)
-INT32_MAX = 2**31 - 1
-UINT32_MAX = 2**32 - 1
-TIMER_HZ = 1_000_000
 TASK_COMM_LEN = 16
 SCHED_RR_MIN = 1
 SCHED_RR_MAX = 99
@@ -59,8 +65,6 @@ DEFAULT_PROCESS_NAMES = {
 INCLUDE_CHECK_TYPES = ("match", "wildcard_match", "brace_match")
 """2.2.7 does not know ``readable`` (added later)."""
 
-_TRUE = frozenset({"on", "true", "yes"})
-_FALSE = frozenset({"off", "false", "no"})
 
 # =========================================================================== readers
 
@@ -81,74 +85,6 @@ class _AbortError(Exception):
     """Already reported with `missing_parameter`."""
 
 
-def check_true_false(text: str) -> bool | None:
-    low = text.lower()
-    return True if low in _TRUE else False if low in _FALSE else None
-
-
-def read_unsigned(
-    text: str, node: Node, ctx: ParseContext, lo: int, hi: int, *, base: int = 10
-) -> int | None:
-    value, err = unsigned_error(text, lo, hi, base)
-    if err is not None:
-        _err(node, ctx, err)
-    return value
-
-
-def read_int(text: str, node: Node, ctx: ParseContext, lo: int, hi: int) -> int | None:
-    """keepalived's ``read_int`` (strtol, base 10)."""
-    s = text.lstrip(" \t\n\v\f\r")
-    negative = s[:1] == "-"
-    body = s[1:] if s[:1] in ("+", "-") else s
-    magnitude, rest, digits = strtoul(body, 10) if body[:1].isdigit() else (0, body, False)
-    if not digits or rest:
-        _err(node, ctx, f"invalid number '{text}'")
-        return None
-    value = -magnitude if negative else magnitude
-    if not INT32_MIN <= value <= INT32_MAX:
-        _err(node, ctx, f"number '{text}' outside integer range")
-        return None
-    if not lo <= value <= hi:
-        _err(node, ctx, f"number '{text}' outside range [{lo}, {hi}]")
-        return None
-    return value
-
-
-def _fmt_scaled(value: int, places: int) -> str:
-    if places == 0:
-        return f"{value}."
-    return f"{value // 10**places}.{value % 10**places:0{places}d}"
-
-
-def read_decimal(
-    text: str, node: Node, ctx: ParseContext, lo: int, hi: int, *, places: int
-) -> int | None:
-    """keepalived 2.2.7's decimal reader: ``text`` as a count of ``10**-places`` within
-    [lo, hi] (same unit). More decimals than ``places`` are rounded, with a config error."""
-    s = text.lstrip(" \t\n\v\f\r")
-    if s[:1] == "-":
-        _err(node, ctx, f"negative number '{text}'")
-        return None
-    body = s[1:] if s[:1] == "+" else s
-    whole, _, frac = body.partition(".")
-    if not (whole or frac) or not (whole + frac).isdigit() or not body.isascii():
-        _err(node, ctx, f"invalid number '{text}'")
-        return None
-    if len(frac) > places:
-        _err(node, ctx, f"number '{text}' has too many decimal places")
-    value = int((whole or "0") + frac.ljust(places, "0")[:places])
-    if len(frac) > places and frac[places] >= "5":
-        value += 1
-    if not lo <= value <= hi:
-        _err(
-            node,
-            ctx,
-            f"number '{text}' outside range [{_fmt_scaled(lo, places)}, {_fmt_scaled(hi, places)}]",
-        )
-        return None
-    return value
-
-
 def parse_script(node: Node, ctx: ParseContext) -> Script | None:
     """``keyword "CMD ARGS" [USER [GROUP]]`` as ``notify_script_init`` reads it."""
     raw = node.raw if node.raw else " ".join(quote_word(a) for a in node.args)
@@ -156,7 +92,7 @@ def parse_script(node: Node, ctx: ParseContext) -> Script | None:
         words = split_quoted_escaped(raw)
         argv = split_quoted_escaped(words[0]) if words else []
     except QuoteError as err:
-        _err(node, ctx, str(err))
+        report_quote_error(err, node, ctx)
         return None
     if not argv:
         return None
@@ -226,7 +162,7 @@ def unsigned(
             _err(node, ctx, missing)
             return
         text = _arg(node, ctx)
-        value = read_unsigned(text, node, ctx, lo, hi)
+        value = read_unsigned_text(text, node, ctx, lo, hi)
         if value is None:
             _err(node, ctx, message.format(text))
             return
@@ -240,7 +176,7 @@ def decimal_s(name: str, lo_us: int, hi_us: int, message: str) -> Handler:
 
     def fn(node: Node, fields: Fields, ctx: ParseContext) -> None:
         text = _arg(node, ctx)
-        value = read_decimal(text, node, ctx, lo_us, hi_us, places=6)
+        value = read_decimal_unsigned_text(text, node, ctx, lo_us, hi_us, places=6)
         if value is None:
             _err(node, ctx, message.format(text))
             return
@@ -295,7 +231,7 @@ def _priority(process: str) -> Handler:
             _err(node, ctx, f"No {process} process priority specified")
             fields[f"{process}_process_priority"] = 0
             return
-        value = read_int(node.args[0], node, ctx, -20, 19)
+        value = read_int_text(node.args[0], node, ctx, -20, 19)
         if value is None:
             _err(node, ctx, f"Invalid {process} process priority specified")
             value = 0
@@ -310,7 +246,7 @@ def _rt_priority(process: str) -> Handler:
             _err(node, ctx, f"No {process} process real-time priority specified")
             return
         text = node.args[0]
-        value = read_int(text, node, ctx, INT32_MIN, INT32_MAX)
+        value = read_int_text(text, node, ctx, INT32_MIN, INT32_MAX)
         if value is None:
             _err(node, ctx, f"{process} process real-time priority '{text}' invalid")
             return
@@ -343,7 +279,7 @@ def _cpu_affinity(process: str) -> Handler:
         num_cpus = os.cpu_count() or 1
         cpus: list[int] = []
         for text in node.args:
-            value = read_int(text, node, ctx, 0, num_cpus - 1)
+            value = read_int_text(text, node, ctx, 0, num_cpus - 1)
             if value is None:
                 shown, _, _ = strtoul(text.lstrip("-"), 10)
                 shown = (-shown if text.lstrip()[:1] == "-" else shown) & UINT32_MAX
@@ -366,7 +302,7 @@ def _rlimit(process: str) -> Handler:
                 node.location,
             )
         text = _arg(node, ctx)
-        value = read_unsigned(text, node, ctx, 1, UINT32_MAX)
+        value = read_unsigned_text(text, node, ctx, 1, UINT32_MAX)
         if value is None:
             _err(node, ctx, f"Invalid {process} real-time limit - {text}")
             value = 0
@@ -447,7 +383,7 @@ def _max_auto_priority(node: Node, fields: Fields, ctx: ParseContext) -> None:
         fields["max_auto_priority"] = SCHED_RR_MAX
         return
     text = node.args[0]
-    value = read_int(text, node, ctx, -1, SCHED_RR_MAX)
+    value = read_int_text(text, node, ctx, -1, SCHED_RR_MAX)
     if value is None:
         _err(
             node,
@@ -464,7 +400,7 @@ def _min_auto_priority_delay(node: Node, fields: Fields, ctx: ParseContext) -> N
         _err(node, ctx, "min_auto_priority_delay requires delay time")
         return
     text = node.args[0]
-    value = read_int(text, node, ctx, 1, 10_000_000)
+    value = read_int_text(text, node, ctx, 1, 10_000_000)
     if value is None:
         _err(node, ctx, f"min_auto_priority_delay '{text}' must be in [1, 10000000] - ignoring")
         return
@@ -530,7 +466,7 @@ def _smtp_server(node: Node, fields: Fields, ctx: ParseContext) -> None:
     resolving them (keepalived resolves them while reading)."""
     host = _arg(node, ctx)
     port_text = node.args[1] if len(node.args) >= 2 else "25"
-    port, err = unsigned_error(port_text, 1, 65535)
+    port, err = check_unsigned(port_text, 1, 65535)
     if err is not None:
         for _ in range(1 if any(c in host for c in "-/") else 2):
             _err(node, ctx, err)
@@ -579,7 +515,7 @@ def _smtp_helo_name(node: Node, fields: Fields, ctx: ParseContext) -> None:
 def _smtp_connect_timeout(node: Node, fields: Fields, ctx: ParseContext) -> None:
     text = _arg(node, ctx)
     hi = UINT32_MAX // TIMER_HZ
-    value = read_unsigned(text, node, ctx, 0, hi)
+    value = read_unsigned_text(text, node, ctx, 0, hi)
     if value is None:
         _err(node, ctx, f"smtp_connect_timeout '{text}' must be in [0, {hi}] - ignoring")
         return
@@ -616,7 +552,7 @@ def _mcast_group(version: int) -> Handler:
 
 
 def _vrrp_version(node: Node, fields: Fields, ctx: ParseContext) -> None:
-    value = read_int(_arg(node, ctx), node, ctx, 2, 3)
+    value = read_int_text(_arg(node, ctx), node, ctx, 2, 3)
     if value is None:
         _err(node, ctx, "VRRP Error: Version must be either 2 or 3")
         return
@@ -626,7 +562,7 @@ def _vrrp_version(node: Node, fields: Fields, ctx: ParseContext) -> None:
 def _repeat(name: str, message: str, zero: str | None) -> Handler:
     def fn(node: Node, fields: Fields, ctx: ParseContext) -> None:
         text = _arg(node, ctx)
-        value = read_unsigned(text, node, ctx, 0, UINT32_MAX if zero else INT32_MAX)
+        value = read_unsigned_text(text, node, ctx, 0, UINT32_MAX if zero else INT32_MAX)
         if value is None:
             _err(node, ctx, message.format(text))
             return
@@ -671,7 +607,7 @@ def _garp_extra_if(node: Node, fields: Fields, ctx: ParseContext) -> None:
         if text == "all":
             all_if = True
             continue
-        value = read_unsigned(text, node, ctx, 1, 86400)
+        value = read_unsigned_text(text, node, ctx, 1, 86400)
         if value is None:
             _err(node, ctx, f"{name} '{text}' invalid - ignoring")
             if all_if:
@@ -688,7 +624,7 @@ def _garp_extra_if(node: Node, fields: Fields, ctx: ParseContext) -> None:
 
 def _down_timer_adverts(node: Node, fields: Fields, ctx: ParseContext) -> None:
     text = _arg(node, ctx)
-    value = read_unsigned(text, node, ctx, 1, 100)
+    value = read_unsigned_text(text, node, ctx, 1, 100)
     if value is None:
         _err(node, ctx, f"Invalid vrrp_down_timer_adverts [1:100] '{text}'")
         return
@@ -707,7 +643,7 @@ def _rx_bufs_policy(node: Node, fields: Fields, ctx: ParseContext) -> None:
         if text.upper() in ("MTU", "ADVERT"):
             policy.add(text.upper())
             continue
-        value = read_unsigned(node.args[0], node, ctx, 0, UINT32_MAX)  # keepalived reads arg 1
+        value = read_unsigned_text(node.args[0], node, ctx, 0, UINT32_MAX)  # keepalived reads arg 1
         if value is None:
             _err(node, ctx, f"Invalid vrrp_rx_bufs_policy {text}")
         else:
@@ -726,7 +662,7 @@ def _rx_bufs_multiplier(node: Node, fields: Fields, ctx: ParseContext) -> None:
     if len(node.args) != 1:
         _err(node, ctx, "Invalid vrrp_rx_bufs_multiplier")
         return
-    value = read_unsigned(node.args[0], node, ctx, 1, UINT32_MAX)
+    value = read_unsigned_text(node.args[0], node, ctx, 1, UINT32_MAX)
     if value is None:
         _err(node, ctx, f"Invalid vrrp_rx_bufs_multiplier {node.args[0]}")
         return
@@ -738,7 +674,7 @@ def _rcv_bufs(name: str) -> Handler:
         if not node.args:
             _err(node, ctx, f"{name} size missing")
             return
-        value = read_unsigned(node.args[0], node, ctx, 0, UINT32_MAX)
+        value = read_unsigned_text(node.args[0], node, ctx, 0, UINT32_MAX)
         if value is None:
             _err(node, ctx, f"{name} size ({node.args[0]}) invalid")
             return
@@ -770,7 +706,7 @@ def _nftables(name: str, default: str, what: str) -> Handler:
 def _nft_priority(name: str, what: str) -> Handler:
     def fn(node: Node, fields: Fields, ctx: ParseContext) -> None:
         text = _arg(node, ctx)
-        value = read_int(text, node, ctx, INT32_MIN, INT32_MAX)
+        value = read_int_text(text, node, ctx, INT32_MIN, INT32_MAX)
         if value is None:
             _err(node, ctx, f"invalid {what} chain priority '{text}'")
             return
@@ -840,7 +776,7 @@ def _lvs_sync_daemon(node: Node, fields: Fields, ctx: ParseContext) -> None:
                 continue
             text = words[i + 1]
             if word == "id":
-                value = read_unsigned(text, node, ctx, 0, 255)
+                value = read_unsigned_text(text, node, ctx, 0, 255)
                 if value is None:
                     _err(node, ctx, f"Invalid syncid ({text}) - defaulting to vrid")
                 else:
@@ -849,7 +785,7 @@ def _lvs_sync_daemon(node: Node, fields: Fields, ctx: ParseContext) -> None:
                 _syncd_group(text, node, ctx, opts)
             else:
                 lo, hi, what = _SYNCD_OPTIONS[word]
-                value = read_unsigned(text, node, ctx, lo, hi)
+                value = read_unsigned_text(text, node, ctx, lo, hi)
                 if value is None:
                     _err(node, ctx, f"Invalid lvs_sync_daemon {what} ({text}) - ignoring")
                 else:
@@ -859,7 +795,7 @@ def _lvs_sync_daemon(node: Node, fields: Fields, ctx: ParseContext) -> None:
         if i == 2:
             opts["vrrp_instance"] = word
         elif i == 3:
-            value = read_unsigned(word, node, ctx, 0, 255)
+            value = read_unsigned_text(word, node, ctx, 0, 255)
             if value is None:
                 _err(node, ctx, f"Invalid syncid ({word}) - defaulting to vrid")
             else:
@@ -899,7 +835,7 @@ def _lvs_timeouts(node: Node, fields: Fields, ctx: ParseContext) -> None:
                 _err(node, ctx, f"No value specified for lvs_timeout {word} - ignoring")
                 i += 1
                 continue
-            value = read_unsigned(args[i + 1], node, ctx, 0, LVS_MAX_TIMEOUT)
+            value = read_unsigned_text(args[i + 1], node, ctx, 0, LVS_MAX_TIMEOUT)
             if value is None:
                 _err(node, ctx, f"Invalid lvs_timeout {word} ({args[i + 1]}) - ignoring")
             else:
@@ -1024,7 +960,7 @@ def _instance(node: Node, fields: Fields, ctx: ParseContext) -> None:
 
 def _child_wait_time(node: Node, fields: Fields, ctx: ParseContext) -> None:
     text = _arg(node, ctx)
-    value = read_unsigned(text, node, ctx, 0, UINT32_MAX)
+    value = read_unsigned_text(text, node, ctx, 0, UINT32_MAX)
     if value is None:
         _err(node, ctx, f"Invalid child_wait_time {text}")
         return

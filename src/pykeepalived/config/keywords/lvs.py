@@ -23,6 +23,9 @@ from pykeepalived.config.keywords.base import (
     KeywordTable,
     ParseContext,
     Subsystem,
+    check_unsigned,
+    read_timer,
+    read_unsigned_strvec,
     require_args,
 )
 from pykeepalived.config.keywords.checkers import (
@@ -30,14 +33,11 @@ from pykeepalived.config.keywords.checkers import (
     TIMER_MAX_US,
     UINT_MAX,
     RsDefaults,
-    check_unsigned_text,
     end_location,
     fmt_trio,
     format_timer,
     parse_ip,
     read_opt_bool,
-    read_timer_us,
-    read_unsigned,
     render_checker,
     resolve_checker,
     script_from_node,
@@ -96,7 +96,7 @@ def _parse_port(text: str | None, node: Node, ctx: ParseContext) -> int | None:
     number message if invalid."""
     if text is None:
         return 0
-    value, message = check_unsigned_text(text, 1, 65535)
+    value, message = check_unsigned(text, 1, 65535)
     if message is not None:
         ctx.diags.error(message, node.location)
     return value
@@ -176,7 +176,7 @@ def _vsg_entry(node: Node, vsg: Fields, ctx: ParseContext) -> VsgEntry | None:
     if words[0] == "fwmark":
         if not require_args(node, 1, ctx):
             return None
-        mark, message = check_unsigned_text(words[1], 0, UINT_MAX)
+        mark, message = check_unsigned(words[1], 0, UINT_MAX)
         if mark is None:
             if message:
                 ctx.diags.error(message, node.location)
@@ -350,7 +350,7 @@ def _read_forwarding(
             if i + 1 >= len(args):
                 ctx.diags.error(f"Missing port for {server} server gue tunnel.", node.location)
                 return fallback
-            value, message = check_unsigned_text(args[i + 1], 1, 65535)
+            value, message = check_unsigned(args[i + 1], 1, 65535)
             if value is None:
                 if message:
                     ctx.diags.error(message, node.location)
@@ -408,7 +408,7 @@ def _timer_handler(name: str, lo_us: int, hi_us: int, message: str) -> Handler:
     def handler(node: Node, obj: Fields, ctx: ParseContext) -> None:
         if not require_args(node, 1, ctx):
             return
-        value = read_timer_us(node, ctx, 0, lo_us, hi_us)
+        value = read_timer(node, ctx, 0, lo_us, hi_us)
         if value is None:
             ctx.diags.error(message.format(node.args[0]), node.location)
             return
@@ -420,7 +420,7 @@ def _timer_handler(name: str, lo_us: int, hi_us: int, message: str) -> Handler:
 def _h_retry(node: Node, obj: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, 1, UINT_MAX)
+    value = read_unsigned_strvec(node, ctx, 0, 1, UINT_MAX)
     if value is None:
         ctx.diags.error(f"retry value invalid - {node.args[0]}", node.location)
         return
@@ -508,7 +508,7 @@ def _h_persistence_timeout(node: Node, vs: Fields, ctx: ParseContext) -> None:
     if not node.args:
         vs["persistence_timeout"] = IPVS_SVC_PERSISTENT_TIMEOUT_S
         return
-    value = read_unsigned(node, ctx, 0, 1, LVS_MAX_TIMEOUT_S)
+    value = read_unsigned_strvec(node, ctx, 0, 1, LVS_MAX_TIMEOUT_S)
     if value is None:
         ctx.diags.error("persistence_timeout invalid", node.location)
         return
@@ -534,7 +534,7 @@ def _h_persistence_granularity(node: Node, vs: Fields, ctx: ParseContext) -> Non
         family = AddressFamily.INET if "." in text else AddressFamily.INET6
     granularity: ipaddress.IPv4Address | int
     if family is AddressFamily.INET6:
-        value = read_unsigned(node, ctx, 0, 1, 128)
+        value = read_unsigned_strvec(node, ctx, 0, 1, 128)
         if value is None:
             ctx.diags.error(
                 f"Invalid IPv6 persistence_granularity specified - {text}", node.location
@@ -606,7 +606,7 @@ def _script_handler(name: str, what: str, vs_of: Callable[[Fields], Fields]) -> 
 def _h_quorum(node: Node, vs: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, 1, UINT_MAX)
+    value = read_unsigned_strvec(node, ctx, 0, 1, UINT_MAX)
     if value is None:
         ctx.diags.error(
             f"Quorum {node.args[0]} must be in [1, {UINT_MAX}]. Setting to 1.", node.location
@@ -618,7 +618,7 @@ def _h_quorum(node: Node, vs: Fields, ctx: ParseContext) -> None:
 def _h_hysteresis(node: Node, vs: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, 0, UINT_MAX)
+    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
     if value is None:
         ctx.diags.error(
             f"Hysteresis {node.args[0]} must be in [0, {UINT_MAX}] - ignoring", node.location
@@ -630,7 +630,7 @@ def _h_hysteresis(node: Node, vs: Fields, ctx: ParseContext) -> None:
 def _h_vs_weight(node: Node, vs: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, 1, IPVS_WEIGHT_LIMIT)
+    value = read_unsigned_strvec(node, ctx, 0, 1, IPVS_WEIGHT_LIMIT)
     if value is None:
         ctx.diags.error(
             f"Virtual server weight {node.args[0]} is outside range 1-{IPVS_WEIGHT_LIMIT}",
@@ -682,7 +682,7 @@ def _h_sorry_server_forwarding(node: Node, vs: Fields, ctx: ParseContext) -> Non
 def _h_rs_weight(node: Node, rs: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, 0, IPVS_WEIGHT_LIMIT)
+    value = read_unsigned_strvec(node, ctx, 0, 0, IPVS_WEIGHT_LIMIT)
     if value is None:
         ctx.diags.error(
             f"Real server weight {node.args[0]} is outside range 0-{IPVS_WEIGHT_LIMIT}",
@@ -702,7 +702,7 @@ def _threshold_handler(name: str) -> Handler:
     def handler(node: Node, rs: Fields, ctx: ParseContext) -> None:
         if not require_args(node, 1, ctx):
             return
-        value = read_unsigned(node, ctx, 0, 0, UINT_MAX)
+        value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
         if value is None:
             ctx.diags.error(
                 f"Invalid real_server {name} '{node.args[0]}' - ignoring", node.location
@@ -912,7 +912,7 @@ def _h_virtual_server(node: Node, fields: Fields, ctx: ParseContext) -> None:
     elif first == "fwmark":
         if not require_args(node, 2, ctx):
             return
-        mark, message = check_unsigned_text(node.args[1], 0, UINT_MAX)
+        mark, message = check_unsigned(node.args[1], 0, UINT_MAX)
         if mark is None:
             if message:
                 ctx.diags.error(message, node.location)

@@ -26,7 +26,19 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import NoReturn
 
-from pykeepalived.config.keywords.base import ParseContext, missing_parameter
+from pykeepalived.config.keywords.base import (
+    INT32_MAX,
+    UINT32_MAX,
+    UINT64_MAX,
+    WHITE_SPACE,
+    ParseContext,
+    check_decimal_unsigned,
+    check_unsigned,
+    check_unsigned64,
+    missing_parameter,
+    read_unsigned_text,
+    strtoul,
+)
 from pykeepalived.config.model.net import (
     INFINITY_LIFE_TIME,
     RT_TABLE_MAIN,
@@ -44,89 +56,17 @@ from pykeepalived.config.model.net import (
 )
 from pykeepalived.config.tree import Node
 
-UINT32_MAX = 0xFFFFFFFF
-UINT64_MAX = 0xFFFFFFFFFFFFFFFF
-INT32_MAX = 0x7FFFFFFF
 IFNAMSIZ = 16
 DEFAULT_INTERFACE = "eth0"
 """keepalived's DFLT_INT, used for static addresses when ``default_interface`` is not set."""
 
 # --------------------------------------------------------------------------- C-like numbers
 
-_WS = " \t\n\v\f\r"
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def strtoul(text: str, base: int = 10) -> tuple[int, str, bool]:
-    """C ``strtoul``: (value, unparsed rest, whether any digit was read).
-
-    Leading white space and a sign are accepted; base 0 picks 16 for ``0x``, 8 for ``0``.
-    A negative number wraps as in C. With no digits the rest is the whole text.
-    """
-    s = text.lstrip(_WS)
-    neg = False
-    if s[:1] in ("+", "-"):
-        neg = s[0] == "-"
-        s = s[1:]
-    if base in (0, 16) and s[:2].lower() == "0x" and s[2:3].lower() in _DIGITS[:16] and s[2:3]:
-        s = s[2:]
-        base = 16
-    elif base == 0:
-        base = 8 if s[:1] == "0" else 10
-    valid = _DIGITS[:base]
-    n = 0
-    while n < len(s) and s[n].lower() in valid:
-        n += 1
-    if n == 0:
-        return 0, text, False
-    value = int(s[:n], base)
-    if neg:
-        value = (-value) % (1 << 64)
-    return value, s[n:], True
-
-
-def unsigned_error(text: str, lo: int, hi: int, base: int = 10) -> tuple[int | None, str | None]:
-    """keepalived's ``read_unsigned``: (value, None) or (None, its message)."""
-    value, rest, _ = strtoul(text, base)
-    if text.lstrip(_WS)[:1] == "-":
-        return None, f"negative number '{text}'"
-    if rest:
-        return None, f"invalid number '{text}'"
-    if value > UINT32_MAX:
-        return None, f"number '{text}' outside unsigned integer range"
-    if not lo <= value <= hi:
-        return None, f"number '{text}' outside range [{lo}, {hi}]"
-    return value, None
-
-
-def unsigned64_error(text: str, lo: int, hi: int) -> tuple[int | None, str | None]:
-    """keepalived's ``read_unsigned64``."""
-    value, rest, _ = strtoul(text, 10)
-    if text.lstrip(_WS)[:1] == "-":
-        return None, f"negative number '{text}'"
-    if rest:
-        return None, f"invalid number '{text}'"
-    if value > UINT64_MAX:
-        return None, f"number '{text}' outside unsigned 64 bit range"
-    if not lo <= value <= hi:
-        return None, f"number '{text}' outside range [{lo}, {hi}]"
-    return value, None
-
-
-def read_unsigned_text(
-    text: str, node: Node, ctx: ParseContext, lo: int, hi: int, *, base: int = 10
-) -> int | None:
-    """``read_unsigned`` reporting its message as a config error at ``node``."""
-    value, err = unsigned_error(text, lo, hi, base)
-    if err is not None:
-        ctx.diags.error(err, node.location)
-    return value
-
 
 def _c_number(text: str, base: int, hi: int) -> int | None:
     """A silent whole-word number (iproute2 table lookups fall back to this)."""
     value, rest, digits = strtoul(text, base)
-    if not digits or rest or text.lstrip(_WS)[:1] == "-" or value > hi:
+    if not digits or rest or text.lstrip(WHITE_SPACE)[:1] == "-" or value > hi:
         return None
     return value
 
@@ -261,7 +201,7 @@ def parse_ip_text(text: str, *, allow_subnet_mask: bool, words: _Words) -> IPInt
     addr_text = text
     if allow_subnet_mask and "/" in text:
         addr_text, _, len_text = text.partition("/")
-        value, err = unsigned_error(len_text, 0, max_len)
+        value, err = check_unsigned(len_text, 0, max_len)
         if err is not None:
             words.error(err)
             words.error(
@@ -539,7 +479,7 @@ class _RouteError(Exception):
 
 def _get_u32(words: _Words, text: str, hi: int, message: str) -> int:
     """``get_u32``-style: a number within [0, hi] or a dropped route."""
-    value, err = unsigned_error(text, 0, hi)
+    value, err = check_unsigned(text, 0, hi)
     if err is not None:
         words.error(err)
         words.error(message.format(text))
@@ -549,7 +489,6 @@ def _get_u32(words: _Words, text: str, hi: int, message: str) -> int:
 
 
 _STRTOD_RE = re.compile(r"[ \t\n\v\f\r]*[+-]?(\d+\.?\d*|\.\d+)")
-_DECIMAL_RE = re.compile(r"\+?(\d*)(?:\.(\d*))?")
 
 RTT_MIN_MS = 200
 RTT_MAX_MS = 120_000
@@ -558,27 +497,12 @@ _RTT_SCALE = {"rtt": 8, "rttvar": 4, "rto_min": 1}
 
 
 def read_decimal_unsigned(text: str, lo: int, hi: int, places: int, words: _Words) -> int | None:
-    """keepalived's ``read_decimal_unsigned``: ``text`` as an integer count of 10**-places,
-    within [lo, hi] (whole units). Extra decimals are rounded with a config error."""
-    s = text.lstrip(_WS)
-    if s[:1] == "-":
-        words.error(f"negative number '{text}'")
-        return None
-    m = _DECIMAL_RE.fullmatch(s)
-    if m is None or not (m.group(1) or m.group(2)):
-        words.error(f"invalid number '{text}'")
-        return None
-    whole, frac = m.group(1) or "0", m.group(2) or ""
-    if len(frac) > places:
-        words.error(f"number '{text}' has too many decimal places")
-    digits = int(whole + frac.ljust(places, "0")[:places])
-    if len(frac) > places and frac[places] >= "5":
-        digits += 1
+    """`check_decimal_unsigned` with ``lo``/``hi`` in whole units, messages to ``words``."""
     scale = 10**places
-    if not lo * scale <= digits <= hi * scale:
-        words.error(f"number '{text}' outside range [{lo:#.{places}f}, {hi:#.{places}f}]")
-        return None
-    return digits
+    value, messages = check_decimal_unsigned(text, lo * scale, hi * scale, places)
+    for message in messages:
+        words.error(message)
+    return value
 
 
 def read_rtt(text: str, metric: str, words: _Words) -> int | None:
@@ -1091,7 +1015,7 @@ def _parse_encap_ip(words: _Words, i: int, kind: str) -> tuple[int, Encap | None
             if key not in _ENCAP_IP_KEYS[kind]:
                 break
             if key == "id":
-                got, err = unsigned64_error(value, 0, UINT64_MAX)
+                got, err = check_unsigned64(value, 0, UINT64_MAX)
                 if got is None:
                     words.error(str(err))
                     words.error(
@@ -1157,7 +1081,7 @@ def _parse_mpls(text: str) -> tuple[int, ...] | None:
 
 
 def _parse_addr64(text: str) -> int | None:
-    parts = text.lstrip(_WS).split(":")
+    parts = text.lstrip(WHITE_SPACE).split(":")
     if len(parts) != 4:
         return None
     value = 0
@@ -1365,7 +1289,7 @@ def _parse_rule(
             f["invert"] = True
         elif word in ("preference", "order", "priority"):
             i += 1
-            value, err = unsigned_error(words.at(i), 0, UINT32_MAX, base=0)
+            value, err = check_unsigned(words.at(i), 0, UINT32_MAX, base=0)
             if err is not None:
                 words.error(err)
                 fail(f"Invalid rule preference {word} specified")
@@ -1381,7 +1305,7 @@ def _parse_rule(
             text = words.at(i)
             mark = _parse_fwmark(text)
             if mark is None:
-                fail(f"Invalid rule fwmark {text.lstrip(_WS)} specified")
+                fail(f"Invalid rule fwmark {text.lstrip(WHITE_SPACE)} specified")
             else:
                 f["fwmark"], f["fwmask"] = mark
         elif word == "realms":
@@ -1397,7 +1321,7 @@ def _parse_rule(
                 fail("realms is only valid for IPv4")
         elif word in ("suppress_prefixlength", "sup_pl"):
             i += 1
-            value, err = unsigned_error(words.at(i), 0, INT32_MAX)
+            value, err = check_unsigned(words.at(i), 0, INT32_MAX)
             if err is not None:
                 words.error(err)
                 fail(f"Invalid suppress_prefixlength {word} specified")
@@ -1418,7 +1342,7 @@ def _parse_rule(
             f["oif" if word == "oif" else "iif"] = dev
         elif word == "tunnel-id":
             i += 1
-            value, err = unsigned64_error(words.at(i), 0, UINT64_MAX)
+            value, err = check_unsigned64(words.at(i), 0, UINT64_MAX)
             if err is not None:
                 words.error(err)
                 fail(f"Invalid tunnel-id {word} specified")
@@ -1437,7 +1361,7 @@ def _parse_rule(
             action = RuleAction.TO_TBL
         elif word == "protocol":
             i += 1
-            value, err = unsigned_error(words.at(i), 0, 255)
+            value, err = check_unsigned(words.at(i), 0, 255)
             if err is not None:
                 words.error(err)
                 words.error(f"Invalid protocol {words.at(i)}")
@@ -1475,7 +1399,7 @@ def _parse_rule(
                 word = words.at(i)
             if word == "goto":
                 i += 1
-                value, err = unsigned_error(words.at(i), 0, UINT32_MAX)
+                value, err = check_unsigned(words.at(i), 0, UINT32_MAX)
                 if err is not None:
                     words.error(err)
                     fail(f"Invalid target {word} specified")
@@ -1533,7 +1457,7 @@ def _parse_rule(
 
 
 def _parse_fwmark(text: str) -> tuple[int, int | None] | None:
-    s = text.lstrip(_WS)
+    s = text.lstrip(WHITE_SPACE)
     if s[:1] == "-":
         return None
     mark, rest, _ = strtoul(s, 0)
@@ -1542,7 +1466,7 @@ def _parse_fwmark(text: str) -> tuple[int, int | None] | None:
     mask: int | None = None
     if rest[:1] == "/":
         tail = rest[1:]
-        if tail[:1] in (*_WS, "-") and tail:
+        if tail[:1] in (*WHITE_SPACE, "-") and tail:
             return None
         mask, rest, _ = strtoul(tail, 0)
         if mask > UINT32_MAX:
@@ -1553,7 +1477,7 @@ def _parse_fwmark(text: str) -> tuple[int, int | None] | None:
 
 
 def _inet_proto(text: str) -> int | None:
-    s = text.lstrip(_WS)
+    s = text.lstrip(WHITE_SPACE)
     if not s or s[0] == "-":
         return None
     value, rest, _ = strtoul(s, 10)

@@ -8,25 +8,30 @@ The ``vrrp`` subsystem's ``Fields`` hold lists of per-object field dicts (``inst
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pykeepalived.config.errors import Diagnostic, Diagnostics, Location
-from pykeepalived.config.keywords.base import Fields, ParseContext, parse_int_text, require_args
+from pykeepalived.config.keywords.base import (
+    INT32_MAX,
+    TIMER_HZ,
+    UINT32_MAX,
+    Fields,
+    ParseContext,
+    read_int_strvec,
+    report_quote_error,
+    require_args,
+)
 from pykeepalived.config.model.common import QuoteError, Script, split_quoted_escaped
 from pykeepalived.config.model.vrrp import Tracked, TrackedInterface
 from pykeepalived.config.tree import Node
 
 IFNAMSIZ = 16
-UINT_MAX = 0xFFFFFFFF
-INT_MAX = 0x7FFFFFFF
-TIMER_HZ = 1_000_000
+UINT_MAX = UINT32_MAX
+INT_MAX = INT32_MAX
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-_DECIMAL_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
 # --------------------------------------------------------------------------- parse state
@@ -121,76 +126,6 @@ def global_opt_bool(ctx: ParseContext, key: str) -> bool | None:
 # --------------------------------------------------------------------------- readers
 
 
-def read_unsigned(node: Node, ctx: ParseContext, lo: int, hi: int, index: int = 0) -> int | None:
-    """keepalived's ``read_unsigned_strvec``: an unsigned integer within ``[lo, hi]``."""
-    if not require_args(node, index + 1, ctx):
-        return None
-    text = node.args[index]
-    value = parse_int_text(text)
-    if value is None:
-        ctx.diags.error(f"invalid number '{text}'", node.location)
-        return None
-    if value < 0:
-        ctx.diags.error(f"negative number '{text}'", node.location)
-        return None
-    if not lo <= value <= hi:
-        ctx.diags.error(f"number '{text}' outside range [{lo}, {hi}]", node.location)
-        return None
-    return value
-
-
-def read_signed(node: Node, ctx: ParseContext, lo: int, hi: int, index: int = 0) -> int | None:
-    """keepalived's ``read_int_strvec``."""
-    if not require_args(node, index + 1, ctx):
-        return None
-    text = node.args[index]
-    value = parse_int_text(text)
-    if value is None:
-        ctx.diags.error(f"invalid number '{text}'", node.location)
-        return None
-    if not lo <= value <= hi:
-        ctx.diags.error(f"number '{text}' outside range [{lo}, {hi}]", node.location)
-        return None
-    return value
-
-
-def read_decimal_us(
-    node: Node, ctx: ParseContext, lo_us: int, hi_us: int, index: int = 0, *, digits: int = 6
-) -> int | None:
-    """keepalived's ``read_decimal_unsigned_strvec``, returned in microseconds.
-
-    With ``digits=6`` the text is seconds, with ``digits=3`` milliseconds; range messages
-    print the bounds in that unit with ``digits`` decimals, as keepalived does."""
-    if not require_args(node, index + 1, ctx):
-        return None
-    text = node.args[index]
-    if not _DECIMAL_RE.fullmatch(text):
-        ctx.diags.error(f"invalid number '{text}'", node.location)
-        return None
-    value_us: int = round(float(text) * float(10**digits))
-    if text.startswith("-") and value_us != 0:
-        ctx.diags.error(f"negative number '{text}'", node.location)
-        return None
-    if not lo_us <= value_us <= hi_us:
-        unit_us = TIMER_HZ if digits == 6 else 1000
-        lo, hi = lo_us / unit_us, hi_us / unit_us
-        ctx.diags.error(
-            f"number '{text}' outside range [{lo:.{digits}f}, {hi:.{digits}f}]", node.location
-        )
-        return None
-    return value_us
-
-
-def check_true_false(text: str) -> bool | None:
-    """keepalived's ``check_true_false``."""
-    low = text.lower()
-    if low in ("true", "on", "yes"):
-        return True
-    if low in ("false", "off", "no"):
-        return False
-    return None
-
-
 def parse_ip(text: str) -> IPAddress | None:
     """``inet_stosockaddr``: a bare address (an IPv6 scope is not accepted)."""
     try:
@@ -267,7 +202,7 @@ def script_words(node: Node, ctx: ParseContext) -> list[str] | None:
     try:
         return split_quoted_escaped(node.raw)
     except QuoteError as exc:
-        ctx.diags.error(str(exc), node.location)
+        report_quote_error(exc, node, ctx)
         return None
 
 
@@ -282,7 +217,7 @@ def notify_script(node: Node, ctx: ParseContext) -> Script | None:
     try:
         argv = split_quoted_escaped(command)
     except QuoteError as exc:
-        ctx.diags.error(str(exc), node.location)
+        report_quote_error(exc, node, ctx)
         return None
     if not argv:
         return None
@@ -338,7 +273,7 @@ def read_tracked_list(
             if len(args) == 1:
                 ctx.diags.error(kind.no_value.format(**fmt), loc)
                 continue
-            value = read_signed(entry, ctx, kind.weight_lo, kind.weight_hi, 1)
+            value = read_int_strvec(entry, ctx, 1, kind.weight_lo, kind.weight_hi)
             if value is None:
                 ctx.diags.error(kind.bad_weight.format(value=args[1], **fmt), loc)
             elif kind.clamp_254 and value in (-254, 254):
@@ -405,7 +340,7 @@ def read_tracked_interfaces(
                     loc,
                 )
                 continue
-            value = read_signed(entry, ctx, -254, 254, 1)
+            value = read_int_strvec(entry, ctx, 1, -254, 254)
             if value is None:
                 ctx.diags.error(
                     f"({owner}) weight {args[1]} for {name} must be between [-253..253]"

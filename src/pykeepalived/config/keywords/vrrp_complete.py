@@ -17,9 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from pykeepalived.config.errors import Diagnostics
-from pykeepalived.config.keywords.base import Fields, ParseContext
+from pykeepalived.config.keywords.base import TIMER_HZ, Fields, ParseContext
 from pykeepalived.config.keywords.vrrp_common import (
-    TIMER_HZ,
     VrrpParseState,
     global_bool,
     global_int,

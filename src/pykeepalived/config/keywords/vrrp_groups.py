@@ -10,26 +10,26 @@ from typing import TypeVar
 
 from pykeepalived.config.keywords import net
 from pykeepalived.config.keywords.base import (
+    TIMER_HZ,
     Fields,
     Handler,
     Keyword,
     KeywordTable,
     ParseContext,
+    check_true_false,
     expect_block,
+    read_decimal_unsigned_strvec,
     unknown_keyword,
 )
 from pykeepalived.config.keywords.vrrp_common import (
     INT_MAX,
-    TIMER_HZ,
     TRACK_BFD,
     TRACK_FILE,
     TRACK_PROCESS,
     TRACK_SCRIPT,
     VrrpParseState,
-    check_true_false,
     interface_known,
     notify_script,
-    read_decimal_us,
     read_tracked_interfaces,
     read_tracked_list,
     report_missing_interface,
@@ -261,7 +261,7 @@ def _assigned_garp_interfaces(ctx: ParseContext) -> set[str]:
 
 def _gg_interval(key: str, what: str) -> Handler:
     def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
-        value = read_decimal_us(node, ctx, 0, INT_MAX)
+        value = read_decimal_unsigned_strvec(node, ctx, 0, 0, INT_MAX, places=6)
         if value is None:
             arg = node.args[0] if node.args else ""
             ctx.diags.error(f"garp_group {what} '{arg}' invalid", node.location)
@@ -403,13 +403,13 @@ def up_down_entry(entry: Node, state: VrrpParseState, ctx: ParseContext) -> None
         return
     if len(entry.args) > 2:
         ctx.diags.info(f"Too many parameters for {name} up/down delays", entry.location)
-    down = read_decimal_us(entry, ctx, 0, 255 * TIMER_HZ, 0)
+    down = read_decimal_unsigned_strvec(entry, ctx, 0, 0, 255 * TIMER_HZ, places=6)
     if down is None:
         ctx.diags.info(f"Invalid down delay {entry.args[0]} for {name}", entry.location)
         return
     up = 0
     if len(entry.args) >= 2:
-        parsed = read_decimal_us(entry, ctx, 0, 255 * TIMER_HZ, 1)
+        parsed = read_decimal_unsigned_strvec(entry, ctx, 1, 0, 255 * TIMER_HZ, places=6)
         if parsed is None:
             ctx.diags.info(f"Invalid up delay {entry.args[1]} for {name}", entry.location)
             return

@@ -12,34 +12,34 @@ import re
 
 from pykeepalived.config.keywords import net
 from pykeepalived.config.keywords.base import (
+    TIMER_HZ,
     Fields,
     Handler,
     Keyword,
     KeywordTable,
     ParseContext,
+    check_true_false,
     expect_block,
+    read_decimal_unsigned_strvec,
+    read_int_strvec,
+    read_unsigned_strvec,
     require_args,
     unknown_keyword,
 )
 from pykeepalived.config.keywords.vrrp_common import (
     IFNAMSIZ,
     INT_MAX,
-    TIMER_HZ,
     TRACK_BFD,
     TRACK_FILE,
     TRACK_PROCESS,
     TRACK_SCRIPT,
     UINT_MAX,
-    check_true_false,
     interface_known,
     is_loopback,
     notify_script,
     parse_ip,
-    read_decimal_us,
-    read_signed,
     read_tracked_interfaces,
     read_tracked_list,
-    read_unsigned,
     report_missing_interface,
     vrrp_state,
 )
@@ -235,7 +235,7 @@ def _vrf(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _vrid(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 1, 255)
+    value = read_unsigned_strvec(node, ctx, 0, 1, 255)
     if value is None:
         ctx.diags.error(
             f"({_iname(f)}): VRID '{node.args[0]}' not valid - must be between 1 & 255",
@@ -248,7 +248,7 @@ def _vrid(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _priority(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 1, 255)
+    value = read_unsigned_strvec(node, ctx, 0, 1, 255)
     if value is None:
         ctx.diags.error(
             f"({_iname(f)}) Priority not valid! must be between 1 & 255. Using default 100",
@@ -261,7 +261,7 @@ def _priority(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _advert_int(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_decimal_us(node, ctx, TIMER_HZ // 100, 255 * TIMER_HZ)
+    value = read_decimal_unsigned_strvec(node, ctx, 0, TIMER_HZ // 100, 255 * TIMER_HZ, places=6)
     if not value:
         ctx.diags.error(
             f"({_iname(f)}) Advert interval ({node.args[0]}) not valid! Must be > 0 - ignoring",
@@ -274,7 +274,7 @@ def _advert_int(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _version(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_signed(node, ctx, 2, 3)
+    value = read_int_strvec(node, ctx, 0, 2, 3)
     if value is None:
         ctx.diags.error(f"({_iname(f)}): Version must be either 2 or 3", node.location)
         return
@@ -302,7 +302,7 @@ def _native_ipv6(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _preempt_delay(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_decimal_us(node, ctx, 0, TIMER_MAX_SEC * TIMER_HZ)
+    value = read_decimal_unsigned_strvec(node, ctx, 0, 0, TIMER_MAX_SEC * TIMER_HZ, places=6)
     if value is None:
         ctx.diags.error(
             f"({_iname(f)}) Preempt_delay not valid! must be between 0-{TIMER_MAX_SEC}",
@@ -341,7 +341,7 @@ def _skip_check_adv_addr(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _debug(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, 4)
+    value = read_unsigned_strvec(node, ctx, 0, 0, 4)
     if value is None:
         ctx.diags.error(
             f"({_iname(f)}) Debug value '{node.args[0]}' not valid; must be between 0-4",
@@ -353,7 +353,7 @@ def _debug(node: Node, f: Fields, ctx: ParseContext) -> None:
 
 def _kernel_rx_buf_size(node: Node, f: Fields, ctx: ParseContext) -> None:
     if len(node.args) == 1:
-        value = read_unsigned(node, ctx, 0, UINT_MAX)
+        value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
         if value is not None:
             f["kernel_rx_buf_size"] = value
             return
@@ -363,7 +363,7 @@ def _kernel_rx_buf_size(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _down_timer_adverts(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 1, 100)
+    value = read_unsigned_strvec(node, ctx, 0, 1, 100)
     if value is None:
         ctx.diags.error(
             f"({_iname(f)}): Invalid down_timer_adverts [1:100] '{node.args[0]}'", node.location
@@ -531,7 +531,7 @@ def _unicast_peer(node: Node, f: Fields, ctx: ParseContext) -> None:
             if i + 1 >= len(args):
                 ctx.diags.error(f"({iname}) {args[i]} is missing a value", entry.location)
                 break
-            ttl = read_unsigned(entry, ctx, 0, 255, i + 1)
+            ttl = read_unsigned_strvec(entry, ctx, i + 1, 0, 255)
             if ttl is not None:
                 if args[i] == "min_ttl":
                     min_ttl = ttl
@@ -578,7 +578,7 @@ def _old_unicast_checksum(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _unicast_ttl(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, 255)
+    value = read_unsigned_strvec(node, ctx, 0, 0, 255)
     if value is None:
         ctx.diags.error(
             f"({_iname(f)}): TTL '{node.args[0]}' not valid - must be between 0 & 255",
@@ -742,7 +742,7 @@ def _garp_extra_if(node: Node, f: Fields, ctx: ParseContext) -> None:
         if word == "all":
             all_if = True
             continue
-        value = read_unsigned(node, ctx, 0, 86400, index)
+        value = read_unsigned_strvec(node, ctx, index, 0, 86400)
         if value is None:
             ctx.diags.error(f"({iname}): {cmd} '{word}' invalid - ignoring", node.location)
             return
@@ -793,7 +793,7 @@ def _garp_uint(key: str, message: str, *, scale_max: int, zero_to_one: str | Non
     def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
         if not require_args(node, 1, ctx):
             return
-        value = read_unsigned(node, ctx, 0, scale_max)
+        value = read_unsigned_strvec(node, ctx, 0, 0, scale_max)
         if value is None:
             ctx.diags.error(message.format(name=_iname(f), value=node.args[0]), node.location)
             return
@@ -808,7 +808,7 @@ def _garp_uint(key: str, message: str, *, scale_max: int, zero_to_one: str | Non
 def _garp_refresh(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, UINT_MAX)
+    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
     if value is None:
         ctx.diags.error(
             f"({_iname(f)}): Invalid garp_master_refresh '{node.args[0]}' - ignoring",

@@ -11,23 +11,24 @@ from __future__ import annotations
 import ipaddress
 
 from pykeepalived.config.keywords.base import (
+    TIMER_HZ,
     Fields,
     Handler,
     Keyword,
     KeywordTable,
     ParseContext,
     expect_block,
+    read_decimal_unsigned_strvec,
+    read_int_strvec,
+    read_unsigned_strvec,
+    report_quote_error,
     require_args,
     unknown_keyword,
 )
 from pykeepalived.config.keywords.vrrp_common import (
     INT_MAX,
-    TIMER_HZ,
     UINT_MAX,
     parse_ip,
-    read_decimal_us,
-    read_signed,
-    read_unsigned,
     script_words,
     vrrp_state,
 )
@@ -59,7 +60,7 @@ def _script_script(node: Node, f: Fields, ctx: ParseContext) -> None:
     try:
         argv = split_quoted_escaped(words[0])
     except QuoteError as exc:
-        ctx.diags.error(str(exc), node.location)
+        report_quote_error(exc, node, ctx)
         return
     if argv:
         f["script"] = Script(tuple(argv), text=words[0])
@@ -69,7 +70,7 @@ def _script_interval(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
     hi = UINT_MAX // TIMER_HZ
-    value = read_unsigned(node, ctx, 0, hi)
+    value = read_unsigned_strvec(node, ctx, 0, 0, hi)
     if value is None:
         ctx.diags.error(
             f"({f['name']}): vrrp script interval '{node.args[0]}' must be between 1 and {hi}"
@@ -89,7 +90,7 @@ def _script_interval(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _script_timeout(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, UINT_MAX // TIMER_HZ)
+    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX // TIMER_HZ)
     if value is None:
         ctx.diags.error(
             f"({f['name']}): vrrp script timeout '{node.args[0]}' invalid - ignoring",
@@ -108,7 +109,7 @@ def _script_timeout(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _script_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_signed(node, ctx, -253, 253)
+    value = read_int_strvec(node, ctx, 0, -253, 253)
     if value is None:
         ctx.diags.error(
             f"vrrp_script {f['name']} weight {node.args[0]} must be in [-253, 253]", node.location
@@ -128,7 +129,7 @@ def _script_rise_fall(key: str) -> Handler:
     def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
         if not require_args(node, 1, ctx):
             return
-        value = read_unsigned(node, ctx, 1, INT_MAX)
+        value = read_unsigned_strvec(node, ctx, 0, 1, INT_MAX)
         if value is None:
             ctx.diags.error(
                 f"({f['name']}): vrrp script {key} value '{node.args[0]}' invalid, defaulting to 1",
@@ -220,7 +221,7 @@ def _tfile_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
             node.location,
         )
         return
-    value = read_signed(node, ctx, -254, 254)
+    value = read_int_strvec(node, ctx, 0, -254, 254)
     if value is None:
         ctx.diags.error(
             f"Weight ({node.args[0]}) for track_file {f['name']} must be between [-254..254]"
@@ -245,7 +246,7 @@ def _tfile_init(node: Node, f: Fields, ctx: ParseContext) -> None:
     f["init_value"] = None
     for index, word in enumerate(node.args):
         if word[:1].isdigit() or word.startswith("-"):
-            value = read_signed(node, ctx, -(2**31), 2**31 - 1, index)
+            value = read_int_strvec(node, ctx, index, -(2**31), 2**31 - 1)
             if value is None:
                 ctx.diags.error(
                     f"Track file {f['name']} init value {word} is invalid", node.location
@@ -339,7 +340,7 @@ def _tp_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
             node.location,
         )
         return
-    value = read_signed(node, ctx, -254, 254)
+    value = read_int_strvec(node, ctx, 0, -254, 254)
     if value is None:
         ctx.diags.error(
             f"Weight ({node.args[0]}) for vrrp_track_process {name} must be between"
@@ -360,7 +361,7 @@ def _tp_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _tp_quorum(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 1, 65535)
+    value = read_unsigned_strvec(node, ctx, 0, 1, 65535)
     if value is None:
         ctx.diags.error(
             f"Quorum ({node.args[0]}) for vrrp_track_process {f['name']} must be between"
@@ -377,7 +378,7 @@ def _tp_quorum(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _tp_quorum_max(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 0, 65535)
+    value = read_unsigned_strvec(node, ctx, 0, 0, 65535)
     if value is None:
         ctx.diags.error(
             f"quorum_max ({node.args[0]}) for vrrp_track_process {f['name']} must be between"
@@ -399,7 +400,7 @@ def _tp_delay(prefix: str) -> Handler:
     def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
         if not require_args(node, 1, ctx):
             return
-        value = read_decimal_us(node, ctx, 1, 3600 * TIMER_HZ)
+        value = read_decimal_unsigned_strvec(node, ctx, 0, 1, 3600 * TIMER_HZ, places=6)
         if value is None:
             ctx.diags.error(
                 f"{prefix}delay ({node.args[0]}) for vrrp_track_process {f['name']} must be"
@@ -511,7 +512,9 @@ def _bfd_interval(key: str, what: str, lo_ms: int) -> Handler:
     def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
         if not require_args(node, 1, ctx):
             return
-        value = read_decimal_us(node, ctx, lo_ms * 1000, BFD_INTERVAL_MAX_US, digits=3)
+        value = read_decimal_unsigned_strvec(
+            node, ctx, 0, lo_ms * 1000, BFD_INTERVAL_MAX_US, places=3
+        )
         if value is None:
             ctx.diags.error(
                 _bfd_err(
@@ -530,7 +533,7 @@ def _bfd_interval(key: str, what: str, lo_ms: int) -> Handler:
 def _bfd_multiplier(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 1, 255)
+    value = read_unsigned_strvec(node, ctx, 0, 1, 255)
     if value is None:
         ctx.diags.error(
             _bfd_err(
@@ -545,7 +548,7 @@ def _bfd_multiplier(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _bfd_ttl(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_unsigned(node, ctx, 1, BFD_TTL_MAX)
+    value = read_unsigned_strvec(node, ctx, 0, 1, BFD_TTL_MAX)
     if value is None:
         ctx.diags.error(
             _bfd_err(
@@ -562,7 +565,7 @@ def _bfd_ttl(node: Node, f: Fields, ctx: ParseContext) -> None:
 def _bfd_max_hops(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
-    value = read_signed(node, ctx, -1, BFD_TTL_MAX)
+    value = read_int_strvec(node, ctx, 0, -1, BFD_TTL_MAX)
     if value is None:
         ctx.diags.error(
             _bfd_err(
@@ -612,7 +615,7 @@ def _bfd_vrrp_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
     """The VRRP process's view of ``weight N [reverse]``."""
     if not require_args(node, 1, ctx):
         return
-    value = read_signed(node, ctx, -253, 253)
+    value = read_int_strvec(node, ctx, 0, -253, 253)
     if value is None:
         ctx.diags.error(
             _bfd_err(

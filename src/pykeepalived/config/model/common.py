@@ -8,13 +8,21 @@ line are the user and group to run it as.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-__all__ = ["QuoteError", "Script", "quote_word", "split_quoted_escaped"]
+__all__ = ["QuoteError", "Script", "quote_word", "split_quoted_escaped", "split_script_words"]
 
 _WHITE_SPACE = " \t\n\r\f\v"
 
-_ESCAPES = {
+_SPECIAL_IN = {
+    '"': re.compile(r'["\\]'),
+    "'": re.compile(r"['\\]"),
+    "": re.compile(r"""[ \t\f\n\r\v'"\\]"""),
+}
+"""What ends a run of plain text, inside double quotes, single quotes, and outside quotes."""
+
+_SIMPLE_ESCAPES = {
     "a": "\a",
     "b": "\b",
     "E": "\x1b",
@@ -24,64 +32,100 @@ _ESCAPES = {
     "t": "\t",
     "v": "\v",
 }
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class QuoteError(ValueError):
-    """A quoted string is not terminated; ``quote`` is the missing quote character."""
+    """A script line keepalived cannot split; ``str()`` is its message.
 
-    def __init__(self, text: str, quote: str) -> None:
-        self.text = text
-        self.quote = quote
-        super().__init__(f"String '{text}': missing terminating {quote}")
+    ``log_only``: keepalived only logs it (``log_message``, not a config error)."""
+
+    def __init__(self, message: str, *, log_only: bool = False) -> None:
+        self.log_only = log_only
+        super().__init__(message)
+
+
+def _unescape(text: str, pos: int) -> tuple[str, int]:
+    """One escape sequence starting after the backslash; returns the char and new position."""
+    n = len(text)
+    c = text[pos]
+    if c == "x" and pos + 1 < n and text[pos + 1] in _HEX:
+        pos += 1
+        value = 0
+        while pos < n and text[pos] in _HEX:
+            value = ((value << 4) | int(text[pos], 16)) & 0xFF  # a C char keeps 8 bits
+            pos += 1
+        return chr(value), pos
+    if c == "c" and pos + 1 < n:
+        return chr(ord(text[pos + 1]) & 0x1F), pos + 2
+    if "0" <= c <= "7":
+        value = 0
+        k = 0
+        while k < 3 and pos < n and "0" <= text[pos] <= "7":
+            value = (value << 3) + int(text[pos])
+            pos += 1
+            k += 1
+        return chr(value & 0xFF), pos
+    return _SIMPLE_ESCAPES.get(c, c), pos + 1
 
 
 def split_quoted_escaped(text: str) -> list[str]:
     """Split ``text`` into words as keepalived's ``alloc_strvec_quoted_escaped()`` does.
 
     Words are separated by white space; ``"..."`` and ``'...'`` quote (the quotes are removed
-    and may appear inside a word, e.g. ``a"b c"d`` is one word ``ab cd``); a backslash escapes
-    the next character, with ``\\a \\b \\E \\f \\n \\r \\t \\v`` mapped to control characters.
-    Raises `QuoteError` for an unterminated quote.
+    and may start or end mid-word, e.g. ``a"b c"d`` is one word ``ab cd``); a backslash escapes
+    the next character inside and outside quotes (``\\n \\t \\xXX \\nnn \\cC \\E`` ...).
+    Raises `QuoteError` for an unterminated quote or a backslash at the end (keepalived then
+    discards the whole line).
     """
     words: list[str] = []
-    i = 0
     n = len(text)
-    while i < n:
-        while i < n and text[i] in _WHITE_SPACE:
-            i += 1
-        if i >= n:
+    pos = 0
+    cur_quote = ""
+    while pos < n:
+        while pos < n and text[pos] in _WHITE_SPACE:
+            pos += 1
+        if pos >= n:
             break
         out: list[str] = []
-        quote = ""
-        while i < n:
-            ch = text[i]
-            if ch == "\\":
-                i += 1
-                if i < n:
-                    out.append(_ESCAPES.get(text[i], text[i]))
-                    i += 1
-                else:
-                    out.append("\\")
-                continue
-            if quote:
-                if ch == quote:
-                    quote = ""
-                else:
-                    out.append(ch)
-                i += 1
-                continue
-            if ch in "\"'":
-                quote = ch
-                i += 1
-                continue
-            if ch in _WHITE_SPACE:
+        while pos < n:
+            m = _SPECIAL_IN[cur_quote].search(text, pos)
+            if m is None:
+                if cur_quote:
+                    raise QuoteError(f"String '{text}': missing terminating {cur_quote}")
+                out.append(text[pos:])
+                pos = n
                 break
-            out.append(ch)
-            i += 1
-        if quote:
-            raise QuoteError(text, quote)
+            j = m.start()
+            out.append(text[pos:j])
+            pos = j
+            c = text[pos]
+            if c == "\\":
+                pos += 1
+                if pos >= n:
+                    raise QuoteError(f"Missing escape char at end: '{text}'", log_only=True)
+                ch, pos = _unescape(text, pos)
+                out.append(ch)
+                continue
+            if cur_quote:
+                pos += 1
+                cur_quote = ""
+                continue
+            if c in "\"'":
+                cur_quote = c
+                pos += 1
+                continue
+            break  # white space ends the word
         words.append("".join(out))
     return words
+
+
+def split_script_words(text: str) -> tuple[list[str], str | None]:
+    """`split_quoted_escaped` as (words, None), or ([], keepalived's message)."""
+    try:
+        return split_quoted_escaped(text), None
+    except QuoteError as err:
+        return [], str(err)
 
 
 _SPECIAL = frozenset(_WHITE_SPACE + "\"'\\#!{}")
