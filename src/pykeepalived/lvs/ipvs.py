@@ -22,9 +22,10 @@ import logging
 import shutil
 import struct
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, genlmsg, nla
 from pyroute2.netlink.exceptions import NetlinkError
@@ -51,6 +52,8 @@ from pykeepalived.lvs.diff import (
     Op,
 )
 from pykeepalived.lvs.model import Dest, DestId, LvsState, Service, ServiceAttrs, ServiceId
+
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
@@ -388,13 +391,30 @@ class IpvsBackend:
     def __init__(self, *, load_module: bool = True) -> None:
         if load_module and not ensure_module("ip_vs"):
             log.debug("modprobe ip_vs failed; trying the netlink family anyway")
-        self._sock = GenericNetlinkSocket()
+        # pyroute2's synchronous sockets drive an asyncio loop of their own, which cannot run
+        # in a thread whose loop is already running (the checker worker's). Every socket call
+        # therefore runs on this one private thread; callers just block for the netlink round
+        # trip, as they would with a plain socket.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs-netlink")
         try:
-            self._sock.bind(GENL_NAME, IpvsMsg)
-        except NetlinkError as exc:
-            self._sock.close()
-            raise BackendError(f"IPVS generic netlink family not available: {exc}") from exc
+            self._sock = self._on_thread(self._open_socket)
+        except BaseException:
+            self._thread.shutdown(wait=False)
+            raise
         self.kernel_ops = 0
+
+    @staticmethod
+    def _open_socket() -> GenericNetlinkSocket:
+        sock = GenericNetlinkSocket()
+        try:
+            sock.bind(GENL_NAME, IpvsMsg)
+        except (NetlinkError, OSError, RuntimeError) as exc:
+            sock.close()
+            raise BackendError(f"IPVS generic netlink family not available: {exc}") from exc
+        return sock
+
+    def _on_thread(self, fn: Callable[[], _T]) -> _T:
+        return self._thread.submit(fn).result()
 
     # -- raw requests
     def _request(self, cmd: IpvsCmd, attrs: Attrs, *, dump: bool = False) -> list[Any]:
@@ -404,7 +424,10 @@ class IpvsBackend:
         msg["attrs"] = _nested(attrs)
         flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK)
         self.kernel_ops += 1
-        return list(self._sock.nlm_request(msg, msg_type=self._sock.prid, msg_flags=flags))
+        sock = self._sock
+        return self._on_thread(
+            lambda: list(sock.nlm_request(msg, msg_type=sock.prid, msg_flags=flags))
+        )
 
     def request(self, cmd: IpvsCmd, attrs: Attrs, *, what: str = "") -> None:
         try:
@@ -454,7 +477,10 @@ class IpvsBackend:
         self.request(IpvsCmd.FLUSH, [], what="flush")
 
     def close(self) -> None:
-        self._sock.close()
+        try:
+            self._on_thread(self._sock.close)
+        finally:
+            self._thread.shutdown(wait=True)
 
     # -- sync daemon and timeouts
     def start_sync_daemon(self, daemon: SyncDaemon) -> None:

@@ -46,14 +46,19 @@ def ones_complement_sum(data: bytes, initial: int = 0) -> int:
 
     An odd trailing byte is padded with a zero byte, as RFC 1071 says. ``initial`` is a
     previous partial sum (for example of a pseudo-header) to continue from.
+
+    Computed in one step on the whole buffer read as a big-endian integer: 2**16 is 1 modulo
+    0xffff, so the sum of the 16-bit words is congruent to that integer modulo 0xffff (the
+    end-around carry of RFC 1071 is exactly a reduction modulo 0xffff). The only difference is
+    that one's complement arithmetic yields 0xffff, never 0, for a non-zero sum.
     """
     if len(data) % 2:
-        data = data + b"\x00"
-    words: tuple[int, ...] = struct.unpack(f"!{len(data) // 2}H", data)
-    total = initial + sum(words)
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
+        data = bytes(data) + b"\x00"
+    value = int.from_bytes(data, "big") + initial
+    if value == 0:
+        return 0
+    total = value % 0xFFFF
+    return total if total else 0xFFFF
 
 
 def internet_checksum(data: bytes, initial: int = 0) -> int:
@@ -74,16 +79,35 @@ def ipv6_pseudo_header(src: IPv6Address, dst: IPv6Address, next_header: int, len
     return src.packed + dst.packed + struct.pack("!I3xB", length, next_header)
 
 
+_PSEUDO_SUM_CACHE_MAX = 256
+_pseudo_sums: dict[tuple[int, int, int, int], int] = {}
+
+
 def _pseudo_sum(
     length: int, src: IPv4Address | IPv6Address | None, dst: IPv4Address | IPv6Address | None
 ) -> int:
     if src is None and dst is None:
         return 0
     if isinstance(src, IPv4Address) and isinstance(dst, IPv4Address):
-        return ones_complement_sum(ipv4_pseudo_header(src, dst, IpProto.VRRP, length))
-    if isinstance(src, IPv6Address) and isinstance(dst, IPv6Address):
-        return ones_complement_sum(ipv6_pseudo_header(src, dst, IpProto.VRRP, length))
-    raise ValueError("src and dst must both be given and be of the same family")
+        version = 4
+    elif isinstance(src, IPv6Address) and isinstance(dst, IPv6Address):
+        version = 6
+    else:
+        raise ValueError("src and dst must both be given and be of the same family")
+    # memoized: a receiver sees the same few (master, group, length) triples over and over
+    key = (version, int(src), int(dst), length)
+    total = _pseudo_sums.get(key)
+    if total is None:
+        if isinstance(src, IPv4Address) and isinstance(dst, IPv4Address):
+            header = ipv4_pseudo_header(src, dst, IpProto.VRRP, length)
+        else:
+            assert isinstance(src, IPv6Address) and isinstance(dst, IPv6Address)
+            header = ipv6_pseudo_header(src, dst, IpProto.VRRP, length)
+        total = ones_complement_sum(header)
+        if len(_pseudo_sums) >= _PSEUDO_SUM_CACHE_MAX:
+            _pseudo_sums.clear()
+        _pseudo_sums[key] = total
+    return total
 
 
 def vrrp_checksum(

@@ -142,6 +142,7 @@ class Reason(Enum):
     INIT_COMPLETE = "tracking scripts reported"
     SYNC_GROUP = "sync group"
     SHUTDOWN = "shutdown"
+    RELOAD = "reload of a master"
 
 
 class MasterReason(Enum):
@@ -248,6 +249,9 @@ class Startup:
     """
 
     init_pending: bool = False
+    reload_master: bool = False
+    """A reload replaced this instance while it was MASTER: it stays MASTER (keepalived's
+    ``reload_master``), without a new MASTER notify."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -849,6 +853,11 @@ class VrrpMachine:
             self._notify(out)
         elif self._init_pending:
             self._set_state(State.FAULT, now, Reason.INIT_PENDING, out)
+        elif event.reload_master:
+            self._want_state = State.MASTER
+            self._last_notified = State.MASTER
+            self._goto_master(now, Reason.RELOAD, out)
+            return
         elif self._want_state is State.MASTER and self._base_priority == PRIO_OWNER:
             self._next_master_reason = MasterReason.PREEMPTED
             self._goto_master(now, Reason.ADDRESS_OWNER, out)

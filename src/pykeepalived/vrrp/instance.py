@@ -6,6 +6,13 @@ machine's clock being ``loop.time()``), and carries out the actions it returns:
 
 * adverts are encoded and sent at once, in the order the machine asks (so the first advert of a
   new master leaves before its VIPs are added, as in keepalived);
+* tracking (interfaces, scripts, files, processes) goes through the pure
+  :class:`~pykeepalived.vrrp.tracking.InstanceTracking`; its total priority, faults and pending
+  init are fed to the machine as events;
+* sync-group members report their transitions, wishes to become master and own faults to a
+  ``group_hook`` set by the service, which answers with events through :meth:`feed`;
+* on MASTER: the no_accept firewall drop rules, VIPs/eVIPs, virtual routes, virtual rules (in
+  keepalived's order), removed in the reverse order when leaving MASTER;
 * VIP changes, notifies (scripts and FIFO lines) and GARP bursts go through one ordered queue
   worked by a task, so that a ``notify_master`` script sees the VIPs already installed and a
   burst of GARPs follows the addresses it announces; a burst with ``vrrp_garp_interval`` /
@@ -29,6 +36,7 @@ from typing import Any
 
 from pykeepalived.net.addresses import add_address, remove_address
 from pykeepalived.net.links import LinkInfo, NetError, NetlinkSession, get_link
+from pykeepalived.net.routes import add_route, add_rule, remove_route, remove_rule
 from pykeepalived.notify.fifo import NotifyFifo, instance_line
 from pykeepalived.notify.scripts import ScriptLauncher, ScriptSpec
 from pykeepalived.notify.vrrp_args import instance_notify_args
@@ -38,10 +46,12 @@ from pykeepalived.vrrp.fsm import (
     AddVips,
     AdvertReceived,
     AdvertRejected,
+    EffectivePriorityChanged,
     EffectivePriorityUpdated,
     FaultOff,
     FaultOn,
     GarpKind,
+    InitComplete,
     MasterWanted,
     Notify,
     NotifyMasterRxLowerPri,
@@ -69,8 +79,16 @@ from pykeepalived.vrrp.packet import (
 )
 from pykeepalived.vrrp.sockets import VrrpSocket
 from pykeepalived.vrrp.stats import DropReason, VrrpStats
+from pykeepalived.vrrp.strict import NftFirewall, VipEntry
+from pykeepalived.vrrp.tracking import InstanceTracking, TrackingResult, TrackKind, Value
 
-__all__ = ["InstanceRuntime", "InstanceServices", "link_fault_reason"]
+__all__ = [
+    "NO_PEER_FAULT",
+    "GroupReport",
+    "InstanceRuntime",
+    "InstanceServices",
+    "link_fault_reason",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +101,22 @@ DRAIN_TIMEOUT_S = 5.0
 _MAX_QUEUE = 1024
 
 
+NO_PEER_FAULT = "unicast_fault_no_peer: no unicast peers"
+
+
 def link_fault_reason(interface: str) -> str:
     """The fault name used for "interface down" (the same for the primary and tracked ones)."""
     return f"interface {interface} down"
+
+
+@dataclass(frozen=True)
+class GroupReport:
+    """What a sync-group member tells its group after handling an event."""
+
+    transitions: tuple[StateChanged, ...]
+    master_wanted: bool
+    lower_prio_heard: bool
+    own_fault: bool
 
 
 @dataclass
@@ -101,6 +132,7 @@ class InstanceServices:
     garp_interval_s: float = 0.0
     gna_interval_s: float = 0.0
     release_vips_on_exit: bool = True
+    firewall: NftFirewall | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +182,17 @@ class InstanceRuntime:
         self.last_reason: str | None = None
         self.started = False
         self.stopped = False
+        self.base_interface = plan.interface or interface
+        """Where the source address and link state come from (the VMAC's parent)."""
+        self.tracking = InstanceTracking(plan.machine.priority, plan.tracks)
+        self._tracked: TrackingResult | None = None
+        self.group_hook: Callable[[InstanceRuntime, GroupReport], None] | None = None
+        self.group_fault_reason: str | None = None
+        self._report_transitions: list[StateChanged] = []
+        self._report_master_wanted = False
+        self._report_lower_prio = False
+        self._firewall_set: tuple[VipEntry, ...] = ()
+        self._extra_garp: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -163,21 +206,64 @@ class InstanceRuntime:
 
     # ---- life cycle ----------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Resolve the source address, then run the machine's start-up."""
+    async def start(
+        self,
+        values: dict[tuple[TrackKind, str], Value] | None = None,
+        *,
+        reload_master: bool = False,
+    ) -> None:
+        """Resolve the source address and tracked values, then run the machine's start-up.
+
+        ``values`` holds the current values of tracked scripts/files/processes (interfaces are
+        read here); ``reload_master`` keeps a master that a reload replaced in MASTER.
+        """
         self._worker = self._loop.create_task(self._work(), name=f"vrrp-{self.name}")
-        link = await self._refresh_link()
+        await self._refresh_link()
+        for ref in self.plan.tracks:
+            if ref.kind is TrackKind.INTERFACE:
+                tracked = await self._get_link(ref.name)
+                self.tracking.set(ref.kind, ref.name, tracked is not None and tracked.running)
+        if values:
+            self.tracking.update(values)
         now = self._loop.time()
-        if (link is None or not link.running) and not self.plan.dont_track_primary:
-            self._feed(FaultOn(link_fault_reason(self.interface)), now)
-        for name in self.plan.track_interfaces:
-            tracked = await self._get_link(name)
-            if tracked is None or not tracked.running:
-                self._feed(FaultOn(link_fault_reason(name)), now)
+        if self.plan.unicast_fault_no_peer:
+            log.warning("(%s) no unicast peers configured - FAULT", self.name)
+            self._feed(FaultOn(NO_PEER_FAULT), now)
+        result = self._apply_tracking(now, startup=True)
         if self.source is None:
-            log.warning("(%s) no source address on %s yet", self.name, self.interface)
-        self._feed(Startup(), now)
+            log.warning("(%s) no source address on %s yet", self.name, self.base_interface)
+        self._feed(Startup(init_pending=result.init_pending, reload_master=reload_master), now)
         self.started = True
+
+    # ---- tracking ------------------------------------------------------------------------
+
+    def on_track(self, kind: TrackKind, name: str, value: Value) -> None:
+        """A tracked object changed value (script status, file value, quorum, link)."""
+        if self.stopped or not self.tracking.set(kind, name, value):
+            return
+        if self.started:
+            self._apply_tracking(self._loop.time())
+
+    def _apply_tracking(self, now: float, *, startup: bool = False) -> TrackingResult:
+        """Feed the machine what changed in the tracking result."""
+        result = self.tracking.result()
+        old = self._tracked
+        self._tracked = result
+        old_faults = old.faults if old is not None else frozenset()
+        for reason in sorted(old_faults - result.faults):
+            self._feed(FaultOff(reason), now)
+        if old is None or old.total_priority != result.total_priority:
+            self._feed(EffectivePriorityChanged(result.total_priority), now)
+        for reason in sorted(result.faults - old_faults):
+            self._feed(FaultOn(reason), now)
+        if not startup and old is not None and old.init_pending and not result.init_pending:
+            self._feed(InitComplete(), now)
+        return result
+
+    def feed(self, event: fsm.Event) -> None:
+        """Feed an event from outside (the sync-group coordinator)."""
+        if not self.stopped:
+            self._feed(event, self._loop.time())
 
     async def stop(self, *, release: bool = True) -> None:
         """Leave: priority-0 advert and VIPs removed when master (if ``release``), STOP notify."""
@@ -186,6 +272,7 @@ class InstanceRuntime:
         self.stopped = True
         self._feed(Shutdown(release=release), self._loop.time())
         self._cancel_timer()
+        self._stop_extra_garp()
         for task in list(self._side_tasks):
             task.cancel()
         await self._drain(DRAIN_TIMEOUT_S)
@@ -206,6 +293,7 @@ class InstanceRuntime:
         """Stop without any protocol action (kept VIPs, no advert, no notify): for handover."""
         self.stopped = True
         self._cancel_timer()
+        self._stop_extra_garp()
         await self._drain(DRAIN_TIMEOUT_S)
         self._cancel_garps()
         if self._worker is not None:
@@ -277,25 +365,22 @@ class InstanceRuntime:
 
     def on_link(self, interface: str, up: bool) -> None:
         """The primary or a tracked interface went up or down."""
-        if self.stopped or (interface == self.interface and self.plan.dont_track_primary):
+        if self.stopped or not self.tracking.tracks(TrackKind.INTERFACE, interface):
             return
-        if interface != self.interface and interface not in self.plan.track_interfaces:
-            return
-        reason = link_fault_reason(interface)
-        now = self._loop.time()
         if up:
             log.info("(%s) interface %s is up", self.name, interface)
-            task = self._loop.create_task(self._refresh_then(FaultOff(reason)))
+            task = self._loop.create_task(self._refresh_then(interface))
             self._side_tasks.add(task)
             task.add_done_callback(self._side_tasks.discard)
         else:
             log.info("(%s) interface %s is down", self.name, interface)
-            self._feed(FaultOn(reason), now)
+            self.on_track(TrackKind.INTERFACE, interface, False)
 
-    async def _refresh_then(self, event: fsm.Event) -> None:
-        await self._refresh_link()
+    async def _refresh_then(self, interface: str) -> None:
+        if interface == self.base_interface:
+            await self._refresh_link()
         if not self.stopped:
-            self._feed(event, self._loop.time())
+            self.on_track(TrackKind.INTERFACE, interface, True)
 
     async def _get_link(self, name: str) -> LinkInfo | None:
         try:
@@ -313,7 +398,7 @@ class InstanceRuntime:
 
     async def _refresh_link(self) -> LinkInfo | None:
         """Re-read the interface; update the source address the machine compares with."""
-        link = await self._get_link(self.interface)
+        link = await self._get_link(self.base_interface)
         self.link = link
         if link is None or self.plan.src_ip is not None:
             return link
@@ -338,6 +423,7 @@ class InstanceRuntime:
         for action in actions:
             self._execute(action)
         self._reschedule()
+        self._report_group()
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -349,6 +435,28 @@ class InstanceRuntime:
         for action in actions:
             self._execute(action)
         self._reschedule()
+        self._report_group()
+
+    def own_fault(self) -> bool:
+        """A fault other than the sync group's (what makes the group go FAULT)."""
+        faults = set(self.machine.describe().faults)
+        faults.discard(self.group_fault_reason or "")
+        return bool(faults)
+
+    def _report_group(self) -> None:
+        hook = self.group_hook
+        if hook is None:
+            return
+        report = GroupReport(
+            transitions=tuple(self._report_transitions),
+            master_wanted=self._report_master_wanted,
+            lower_prio_heard=self._report_lower_prio,
+            own_fault=self.own_fault(),
+        )
+        self._report_transitions.clear()
+        self._report_master_wanted = False
+        self._report_lower_prio = False
+        hook(self, report)
 
     def _reschedule(self) -> None:
         if self.stopped:
@@ -374,22 +482,33 @@ class InstanceRuntime:
             case StateChanged():
                 self._on_state_changed(action)
             case AddVips():
+                self._enqueue("add firewall", self._add_firewall)
                 self._enqueue("add VIPs", self._add_vips)
+                self._enqueue("add routes", self._add_routes)
+                self._start_extra_garp()
             case RemoveVips():
                 self._cancel_garps()
+                self._stop_extra_garp()
+                self._enqueue("remove routes", self._remove_routes)
                 self._enqueue("remove VIPs", self._remove_vips)
+                self._enqueue("remove firewall", self._remove_firewall)
             case SendGratuitous(kind=kind, repeat=repeat):
                 self._enqueue(f"GARP {kind.value}", lambda: self._start_garps(kind, repeat))
             case Notify(state=state, priority=priority):
                 self._enqueue(f"notify {state.name}", lambda: self._notify(state, priority))
             case NotifyMasterRxLowerPri():
+                self._report_lower_prio = True
                 self._enqueue("notify master_rx_lower_pri", self._notify_lower_pri)
             case EffectivePriorityUpdated():
                 log.debug("(%s) effective priority %d -> %d", self.name, action.old, action.new)
+                if self.plan.notify_priority_changes:
+                    self._notify_priority(action)
             case MasterWanted():
-                log.debug("(%s) wants MASTER (sync groups are not coordinated)", self.name)
+                log.debug("(%s) wants MASTER - waiting for its sync group", self.name)
+                self._report_master_wanted = True
 
     def _on_state_changed(self, action: StateChanged) -> None:
+        self._report_transitions.append(action)
         self.last_transition_wall = time.time()
         self.last_reason = action.reason.value
         if action.new is State.MASTER:
@@ -509,6 +628,78 @@ class InstanceRuntime:
             except NetError as exc:
                 log.error("(%s) cannot remove %s dev %s: %s", self.name, vip.address, vip.dev, exc)
 
+    async def _add_routes(self) -> None:
+        nl = self.services.netlink
+        for route in self.plan.virtual_routes:
+            try:
+                await add_route(nl, route)
+            except NetError as exc:
+                log.error("(%s) cannot add route: %s", self.name, exc)
+        for rule in self.plan.virtual_rules:
+            try:
+                await add_rule(nl, rule)
+            except NetError as exc:
+                log.error("(%s) cannot add rule: %s", self.name, exc)
+
+    async def _remove_routes(self) -> None:
+        nl = self.services.netlink
+        for rule in self.plan.virtual_rules:
+            try:
+                await remove_rule(nl, rule)
+            except NetError as exc:
+                log.error("(%s) cannot remove rule: %s", self.name, exc)
+        for route in self.plan.virtual_routes:
+            try:
+                await remove_route(nl, route)
+            except NetError as exc:
+                log.error("(%s) cannot remove route: %s", self.name, exc)
+
+    def firewall_entries(self) -> tuple[VipEntry, ...]:
+        """The VIPs a no_accept master drops traffic for."""
+        if self.plan.accept:
+            return ()
+        return tuple(VipEntry(v.ip, v.dev) for v in (*self.plan.vips, *self.plan.evips))
+
+    async def _add_firewall(self) -> None:
+        fw = self.services.firewall
+        entries = self.firewall_entries()
+        if fw is None or not entries or self._firewall_set:
+            return
+        self._firewall_set = entries
+        await fw.add(entries)
+
+    async def _remove_firewall(self) -> None:
+        fw = self.services.firewall
+        entries, self._firewall_set = self._firewall_set, ()
+        if fw is not None and entries:
+            await fw.remove(entries)
+
+    def _start_extra_garp(self) -> None:
+        """``garp_extra_if``: one GARP/NA per VIP every N s on the other interfaces."""
+        if self.plan.garp_extra_if_s <= 0 or self._extra_garp is not None:
+            return
+        self._extra_garp = self._loop.create_task(self._extra_garp_loop())
+
+    def _stop_extra_garp(self) -> None:
+        if self._extra_garp is not None:
+            self._extra_garp.cancel()
+            self._extra_garp = None
+
+    async def _extra_garp_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.plan.garp_extra_if_s)
+            targets = [
+                (v.dev, v.ip)
+                for v in (*self.plan.vips, *self.plan.evips)
+                if self.plan.garp_extra_if_all or v.dev != self.interface
+            ]
+            if self.plan.vmac is not None:
+                targets += [(self.plan.vmac.parent, v.ip) for v in self.plan.vips]
+            for dev, ip in targets:
+                link = self.services.link_cache.get(dev) or await self._get_link(dev)
+                if link is not None and not link.noarp and link.mac:
+                    self._send_one(dev, ip, link)
+
     # ---- gratuitous ARP / NA -------------------------------------------------------------
 
     def _cancel_garps(self) -> None:
@@ -599,6 +790,16 @@ class InstanceRuntime:
             )
         self._write_fifos(instance_line(self.name, name, priority))
 
+    def _notify_priority(self, action: EffectivePriorityUpdated) -> None:
+        """``notify_priority_changes``: MASTER_PRIORITY / BACKUP_PRIORITY FIFO lines."""
+        if action.state is State.MASTER:
+            event = "MASTER_PRIORITY"
+        elif action.state is State.BACKUP:
+            event = "BACKUP_PRIORITY"
+        else:
+            return
+        self._write_fifos(instance_line(self.name, event, action.new))
+
     def _notify_lower_pri(self) -> None:
         script = self.plan.notify.master_rx_lower_pri
         if script is not None:
@@ -632,8 +833,20 @@ class InstanceRuntime:
             "evips": [str(v.address) for v in self.plan.evips],
             "vips_set": st.vips_set,
             "faults": list(st.faults),
+            "sync_group": self.plan.sync_group,
+            "vmac": self.plan.vmac.name if self.plan.vmac is not None else None,
+            "tracking": {
+                f"{r.kind.value}:{r.name}": _json_value(self.tracking.value(r.kind, r.name))
+                for r in self.plan.tracks
+            },
             "last_transition": self.last_transition_wall,
             "last_transition_reason": self.last_reason,
             "next_master_reason": st.next_master_reason.value,
             "stats": self.stats.as_dict(),
         }
+
+
+def _json_value(value: Value | None) -> bool | int | str | None:
+    if value is None or isinstance(value, bool | int):
+        return value
+    return value.value

@@ -20,9 +20,15 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from pykeepalived.config.model.common import Script
-from pykeepalived.config.model.net import IpAddressSpec
-from pykeepalived.config.model.vrrp import UnicastChecksumCompat, VrrpInstance, VrrpState
+from pykeepalived.config.model.net import IpAddressSpec, RouteSpec, RuleSpec
+from pykeepalived.config.model.vrrp import (
+    SyncGroup,
+    UnicastChecksumCompat,
+    VrrpInstance,
+    VrrpState,
+)
 from pykeepalived.net.addresses import VirtualAddress
+from pykeepalived.net.vmac import VmacSpec, vmac_name
 from pykeepalived.notify.scripts import ScriptSpec, resolve_user
 from pykeepalived.vrrp.auth import AuthType, auth_data_from_password
 from pykeepalived.vrrp.checksum import IpProto
@@ -38,6 +44,7 @@ from pykeepalived.vrrp.packet import (
     VrrpVersion,
 )
 from pykeepalived.vrrp.sockets import SocketKey
+from pykeepalived.vrrp.tracking import TrackKind, TrackRef
 
 __all__ = [
     "GlobalSettings",
@@ -47,6 +54,8 @@ __all__ = [
     "global_settings",
     "instance_identity",
     "plan_instance",
+    "script_spec",
+    "track_refs",
     "virtual_address",
 ]
 
@@ -76,6 +85,14 @@ class GlobalSettings:
     """``vrrp_notify_fifo``: VRRP events only."""
     notify_fifo_script: Script | None = None
     vrrp_notify_fifo_script: Script | None = None
+    enable_script_security: bool = False
+    notify_priority_changes: bool = False
+    nftables_table: str = "keepalived"
+    nftables_priority: int = -1
+    realtime_priority: int = 0
+    process_priority: int = 0
+    garp_extra_if_s: int = 0
+    garp_extra_if_all: bool = False
 
 
 def _first_attr(obj: object, names: tuple[str, ...]) -> Any:
@@ -149,6 +166,14 @@ def global_settings(global_defs: object) -> GlobalSettings:
         vrrp_notify_fifo_script=_fifo_script(
             _first_attr(global_defs, ("vrrp_notify_fifo_script",)) or vrrp_fifo
         ),
+        enable_script_security=bool(_first_attr(global_defs, ("enable_script_security",))),
+        notify_priority_changes=bool(_first_attr(global_defs, ("vrrp_notify_priority_changes",))),
+        nftables_table=str(_first_attr(global_defs, ("nftables",)) or "keepalived"),
+        nftables_priority=int(_first_attr(global_defs, ("nftables_priority",)) or -1),
+        realtime_priority=int(_first_attr(global_defs, ("vrrp_realtime_priority",)) or 0),
+        process_priority=int(_first_attr(global_defs, ("vrrp_process_priority",)) or 0),
+        garp_extra_if_s=int(_first_attr(global_defs, ("vrrp_garp_extra_if",)) or 0),
+        garp_extra_if_all=bool(_first_attr(global_defs, ("vrrp_garp_extra_if_all",))),
     )
 
 
@@ -219,9 +244,31 @@ class InstancePlan:
     notify: NotifyScripts
     dont_track_primary: bool
     track_interfaces: tuple[str, ...]
-    """Interfaces whose failure (weight 0) puts the instance in FAULT."""
+    """Interfaces whose failure (weight 0) puts the instance in FAULT (see ``tracks``)."""
     identity: InstanceIdentity
     smtp_alert: bool = False
+    tracks: tuple[TrackRef, ...] = ()
+    """Every tracking entry (instance and sync group), primary interface included."""
+    sync_group: str | None = None
+    virtual_routes: tuple[RouteSpec, ...] = ()
+    virtual_rules: tuple[RuleSpec, ...] = ()
+    accept: bool = True
+    """Accept_Mode; False installs keepalived's nftables drop rules while MASTER."""
+    vmac: VmacSpec | None = None
+    """The VMAC/ipvlan to create (adverts use it unless ``vmac_xmit_base``)."""
+    vmac_xmit_base: bool = False
+    garp_extra_if_s: int = 0
+    garp_extra_if_all: bool = False
+    notify_priority_changes: bool = False
+    unicast_fault_no_peer: bool = False
+    """``unicast_fault_no_peer`` with an empty peer list: the instance stays in FAULT."""
+
+    @property
+    def socket_interface(self) -> str | None:
+        """Where adverts are sent and received: the VMAC unless ``vmac_xmit_base``."""
+        if self.vmac is not None and not self.vmac_xmit_base:
+            return self.vmac.name
+        return self.interface
 
     @property
     def unicast(self) -> bool:
@@ -261,6 +308,38 @@ def virtual_address(spec: IpAddressSpec, default_dev: str) -> VirtualAddress:
         autojoin=spec.autojoin,
         preferred_lft_s=spec.preferred_lft,
     )
+
+
+def script_spec(script: Script | None, settings: GlobalSettings, what: str) -> ScriptSpec | None:
+    """The exec-ready form of ``script`` (its user, else ``script_user``); None if unusable."""
+    return _script_spec(script, settings, what)
+
+
+def track_refs(inst: VrrpInstance, group: SyncGroup | None) -> tuple[TrackRef, ...]:
+    """Every tracking entry of ``inst`` and of its sync group (the primary interface with
+    weight 0 unless ``dont_track_primary``); duplicates keep the instance's entry."""
+    refs: list[TrackRef] = []
+    seen: set[tuple[TrackKind, str]] = set()
+
+    def add(ref: TrackRef) -> None:
+        if ref.key not in seen:
+            seen.add(ref.key)
+            refs.append(ref)
+
+    if inst.interface is not None and not inst.dont_track_primary:
+        add(TrackRef(TrackKind.INTERFACE, inst.interface))
+    sources: list[VrrpInstance | SyncGroup] = [inst] if group is None else [inst, group]
+    for src in sources:
+        for ti in src.track_interfaces:
+            add(TrackRef(TrackKind.INTERFACE, ti.name, ti.weight, ti.reverse))
+        for kind, entries in (
+            (TrackKind.SCRIPT, src.track_scripts),
+            (TrackKind.FILE, src.track_files),
+            (TrackKind.PROCESS, src.track_processes),
+        ):
+            for t in entries:
+                add(TrackRef(kind, t.name, t.weight, t.reverse))
+    return tuple(refs)
 
 
 def _script_spec(script: Script | None, settings: GlobalSettings, what: str) -> ScriptSpec | None:
@@ -303,12 +382,42 @@ def instance_identity(inst: VrrpInstance, settings: GlobalSettings) -> InstanceI
     )
 
 
-def plan_instance(inst: VrrpInstance, settings: GlobalSettings | None = None) -> InstancePlan:
-    """Build the :class:`InstancePlan` of ``inst`` (already resolved by the config loader)."""
+def _vmac_spec(inst: VrrpInstance) -> VmacSpec | None:
+    if inst.interface is None:
+        return None
+    if inst.use_vmac:
+        return VmacSpec(
+            name=inst.vmac_ifname or vmac_name(inst.virtual_router_id, inst.family),
+            parent=inst.interface,
+            vrid=inst.virtual_router_id,
+            family=inst.family,
+            mac=inst.vmac_mac,
+        )
+    if inst.use_ipvlan:
+        return VmacSpec(
+            name=inst.ipvlan_ifname or vmac_name(inst.virtual_router_id, inst.family),
+            parent=inst.interface,
+            vrid=inst.virtual_router_id,
+            family=inst.family,
+            kind="ipvlan",
+            ipvlan_mode=inst.ipvlan_mode.value if inst.ipvlan_mode is not None else "bridge",
+            ipvlan_address=inst.ipvlan_address,
+        )
+    return None
+
+
+def plan_instance(
+    inst: VrrpInstance,
+    settings: GlobalSettings | None = None,
+    group: SyncGroup | None = None,
+) -> InstancePlan:
+    """Build the :class:`InstancePlan` of ``inst`` (already resolved by the config loader);
+    ``group`` is its sync group, if any."""
     settings = settings or GlobalSettings()
     family = Family.IPV6 if inst.family == 6 else Family.IPV4
     version = VrrpVersion(inst.version)
-    dev = inst.interface or ""
+    vmac = _vmac_spec(inst)
+    dev = (vmac.name if vmac is not None else inst.interface) or ""
     want_version = int(family)
     advert_addresses: list[IPAddress] = []
     vips: list[VirtualAddress] = []
@@ -385,7 +494,7 @@ def plan_instance(inst: VrrpInstance, settings: GlobalSettings | None = None) ->
         garp_lower_prio_delay_s=float(inst.garp_lower_prio_delay_s),
         garp_lower_prio_repeat=inst.garp_lower_prio_repeat,
         unicast=unicast,
-        sync_group=False,
+        sync_group=group is not None,
         name=inst.name,
     )
     notify = NotifyScripts(
@@ -397,6 +506,7 @@ def plan_instance(inst: VrrpInstance, settings: GlobalSettings | None = None) ->
         master_rx_lower_pri=_script_spec(inst.notify_master_rx_lower_pri, settings, inst.name),
     )
     ttl = inst.unicast_ttl if unicast and inst.unicast_ttl is not None else VRRP_TTL
+    refs = track_refs(inst, group)
     return InstancePlan(
         name=inst.name,
         interface=inst.interface,
@@ -417,7 +527,22 @@ def plan_instance(inst: VrrpInstance, settings: GlobalSettings | None = None) ->
         advert_addresses=tuple(advert_addresses),
         notify=notify,
         dont_track_primary=inst.dont_track_primary,
-        track_interfaces=tuple(t.name for t in inst.track_interfaces if t.weight == 0),
+        track_interfaces=tuple(
+            r.name
+            for r in refs
+            if r.kind is TrackKind.INTERFACE and r.name != inst.interface and r.weight == 0
+        ),
         identity=instance_identity(inst, settings),
         smtp_alert=inst.smtp_alert,
+        tracks=refs,
+        sync_group=group.name if group is not None else None,
+        virtual_routes=inst.virtual_routes,
+        virtual_rules=inst.virtual_rules,
+        accept=inst.accept,
+        vmac=vmac,
+        vmac_xmit_base=inst.vmac_xmit_base,
+        garp_extra_if_s=inst.garp_extra_if_s or 0,
+        garp_extra_if_all=inst.garp_extra_if_all,
+        notify_priority_changes=inst.notify_priority_changes,
+        unicast_fault_no_peer=inst.unicast_fault_no_peer and not peers,
     )

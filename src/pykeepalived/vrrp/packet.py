@@ -25,6 +25,7 @@ import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
 from ipaddress import IPv4Address, IPv6Address
+from typing import TypeVar
 
 from pykeepalived.vrrp.auth import (
     AH_HEADER_LEN,
@@ -94,8 +95,10 @@ V3_ADVER_INT_MASK = 0x0FFF
 V2_MAX_ADVER_INT_S = 255
 MAX_ADDRESSES = 255
 
+_T = TypeVar("_T")
 _HDR = struct.Struct("!BBBBH H")  # vers_type, vrid, priority, naddr, v2 auth+int | v3 int, chksum
 _IPV4 = struct.Struct("!BBHHHBBH4s4s")
+_U16 = struct.Struct("!H")
 
 
 class Family(IntEnum):
@@ -311,6 +314,38 @@ def _ipv4_header(
     return hdr
 
 
+_Ipv4Template = tuple[bytes, bytes, bytes, int]
+"""An encoded IPv4 advert cut around its identification and header checksum fields:
+(bytes 0-3, bytes 6-9, bytes 12-end, header checksum with identification 0)."""
+_ipv4_templates: dict[tuple[object, ...], _Ipv4Template] = {}
+
+
+def _ipv4_template(
+    advert: Advertisement,
+    *,
+    src: IPv4Address,
+    dst: IPv4Address,
+    ttl: int,
+    tos: int,
+    v3_checksum_as_v2: bool,
+    pseudo_header_dst: IPv4Address | None,
+) -> _Ipv4Template:
+    message = encode_vrrp(
+        advert, src=src, dst=pseudo_header_dst or dst, v3_checksum_as_v2=v3_checksum_as_v2
+    )
+    hdr = _ipv4_header(
+        total_len=IPV4_HEADER_LEN + len(message),
+        ip_id=0,
+        ttl=ttl,
+        tos=tos,
+        proto=IpProto.VRRP,
+        src=src,
+        dst=dst,
+    )
+    packet = bytes(hdr) + message
+    return packet[:4], packet[6:10], packet[12:], _U16.unpack_from(packet, 10)[0]
+
+
 def encode_ipv4(
     advert: Advertisement,
     *,
@@ -339,24 +374,36 @@ def encode_ipv4(
     """
     if advert.family is not Family.IPV4:
         raise ValueError("encode_ipv4 needs an IPv4 advert")
+    use_ah = advert.version is VrrpVersion.V2 and advert.auth_type is AuthType.AH
+    if not use_ah:
+        # A master sends the same advert every interval: only the identification (and so the
+        # header checksum) changes. Keep the rest and patch those two fields.
+        key = (advert, src, dst, ttl, tos, v3_checksum_as_v2, pseudo_header_dst)
+        template = _ipv4_templates.get(key)
+        if template is None:
+            template = _ipv4_template(
+                advert,
+                src=src,
+                dst=dst,
+                ttl=ttl,
+                tos=tos,
+                v3_checksum_as_v2=v3_checksum_as_v2,
+                pseudo_header_dst=pseudo_header_dst,
+            )
+            if len(_ipv4_templates) >= _CACHE_MAX_ENTRIES:
+                _ipv4_templates.clear()
+            _ipv4_templates[key] = template
+        head, middle, tail, checksum0 = template
+        # RFC 1624: the header checksum for identification 0 is checksum0; add ip_id to it.
+        total = (~checksum0 & 0xFFFF) + ip_id
+        total = (total & 0xFFFF) + (total >> 16)
+        return b"".join((head, _U16.pack(ip_id), middle, _U16.pack(~total & 0xFFFF), tail))
     message = encode_vrrp(
         advert,
         src=src,
         dst=pseudo_header_dst or dst,
         v3_checksum_as_v2=v3_checksum_as_v2,
     )
-    use_ah = advert.version is VrrpVersion.V2 and advert.auth_type is AuthType.AH
-    if not use_ah:
-        hdr = _ipv4_header(
-            total_len=IPV4_HEADER_LEN + len(message),
-            ip_id=ip_id,
-            ttl=ttl,
-            tos=tos,
-            proto=IpProto.VRRP,
-            src=src,
-            dst=dst,
-        )
-        return bytes(hdr) + message
     if ah_key is None:
         raise ValueError("auth_type AH needs ah_key")
     hdr = _ipv4_header(
@@ -378,13 +425,49 @@ def encode_ipv4(
 # --------------------------------------------------------------------------------------------
 
 
+_CACHE_MAX_ENTRIES = 1024
+"""Bound of each decode/encode memo below (cleared when full, so a flood of distinct packets
+costs at most one full decode each, as without the memo)."""
+_decoded_v4: dict[bytes, Advertisement] = {}
+_decoded_v6: dict[bytes, Advertisement] = {}
+_addresses_v4: dict[bytes, IPv4Address] = {}
+
+
+def _remember(cache: dict[bytes, _T], key: bytes, value: _T) -> _T:
+    if len(cache) >= _CACHE_MAX_ENTRIES:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+def _ipv4_address(packed: bytes) -> IPv4Address:
+    """``IPv4Address(packed)``, memoized: a segment carries few distinct addresses."""
+    address = _addresses_v4.get(packed)
+    if address is None:
+        address = _remember(_addresses_v4, packed, IPv4Address(packed))
+    return address
+
+
 def decode_vrrp(message: bytes, family: Family) -> Advertisement:
     """Decode a VRRP message that is exactly ``message`` (no IP header, no trailing bytes).
 
     Raises :class:`PacketError` with ``PACKET_LEN_ERR`` (too short, or length not matching
     ``naddr``), ``VERS_ERR`` (version not 2/3), ``INVALID_AUTHTYPE`` (v2 auth type not 0-2) or
     ``INVALID_TYPE_RCVD`` (type not 1), in that order (keepalived's).
+
+    A master repeats the same message every interval, so successful decodes are memoized by the
+    message bytes (the result is immutable and shared).
     """
+    key = bytes(message)
+    cache = _decoded_v4 if family is Family.IPV4 else _decoded_v6
+    advert = cache.get(key)
+    if advert is None:
+        advert = _remember(cache, key, _decode_vrrp(key, family))
+    return advert
+
+
+def _decode_vrrp(message: bytes, family: Family) -> Advertisement:
+    """:func:`decode_vrrp` without the memo."""
     if len(message) < VRRP_HEADER_LEN:
         raise PacketError(DropReason.PACKET_LEN_ERR, f"{len(message)} bytes < VRRP header")
     vers_type, vrid, priority, naddr, int_field, checksum = _HDR.unpack_from(message)
@@ -412,7 +495,7 @@ def decode_vrrp(message: bytes, family: Family) -> Advertisement:
     addresses: tuple[IPAddress, ...]
     if family is Family.IPV4:
         addresses = tuple(
-            IPv4Address(message[start + i * alen : start + (i + 1) * alen]) for i in range(naddr)
+            _ipv4_address(message[start + i * alen : start + (i + 1) * alen]) for i in range(naddr)
         )
     else:
         addresses = tuple(
@@ -461,8 +544,11 @@ class ReceivedAdvert:
 
     @property
     def is_multicast(self) -> bool:
-        """True if sent to a multicast destination."""
-        return self.dst.is_multicast
+        """True if sent to a multicast destination (224.0.0.0/4, ff00::/8)."""
+        dst = self.dst
+        if dst.version == 4:
+            return int(dst) >> 28 == 0xE
+        return int(dst) >> 120 == 0xFF
 
 
 def decode_ipv4(packet: bytes) -> ReceivedAdvert:
@@ -494,17 +580,18 @@ def decode_ipv4(packet: bytes) -> ReceivedAdvert:
         raise PacketError(DropReason.IP_HDR_ERR, f"IP protocol {proto}")
     elif len(packet) < offset + VRRP_HEADER_LEN:
         raise PacketError(DropReason.PACKET_LEN_ERR, f"{len(packet)} bytes, no VRRP header")
-    advert = decode_vrrp(packet[offset:], Family.IPV4)
+    message = bytes(packet[offset:])
+    advert = decode_vrrp(message, Family.IPV4)
     if tot_len != len(packet):
         raise PacketError(
             DropReason.IP_TOT_LEN_ERR, f"tot_len {tot_len}, received {len(packet)} bytes"
         )
     return ReceivedAdvert(
         advert=advert,
-        src=IPv4Address(src_b),
-        dst=IPv4Address(dst_b),
+        src=_ipv4_address(src_b),
+        dst=_ipv4_address(dst_b),
         ttl=ttl,
-        message=bytes(packet[offset:]),
+        message=message,
         ip_header=bytes(packet[:ihl]),
         ah=ah,
         ip_id=ip_id,
@@ -520,8 +607,9 @@ def decode_ipv6(
     ``src`` is the address ``recvmsg`` returned, ``dst`` the ``IPV6_PKTINFO`` address and
     ``hop_limit`` the ``IPV6_HOPLIMIT`` value (None if the cmsg was missing).
     """
-    advert = decode_vrrp(payload, Family.IPV6)
-    return ReceivedAdvert(advert=advert, src=src, dst=dst, ttl=hop_limit, message=bytes(payload))
+    message = bytes(payload)
+    advert = decode_vrrp(message, Family.IPV6)
+    return ReceivedAdvert(advert=advert, src=src, dst=dst, ttl=hop_limit, message=message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -683,9 +771,11 @@ def validate(
         return DropReason.DEST_TYPE_ERR
     # keepalived counts advert_rcvd here: the refusals below have counts_as_received set.
     if check_vips:
-        present = set(advert.addresses)
-        if any(vip not in present for vip in exp.vips):
-            return DropReason.ADDR_LIST_ERR
+        # the usual case, the very same list, needs no set
+        if advert.addresses != exp.vips:
+            present = set(advert.addresses)
+            if any(vip not in present for vip in exp.vips):
+                return DropReason.ADDR_LIST_ERR
         if exp.unicast and exp.check_unicast_src:
             peer = next((p for p in exp.unicast_peers if p.address == rx.src), None)
             if peer is None:

@@ -206,6 +206,8 @@ class VrrpSocket:
         self._handler: DatagramHandler | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._ipv4_targets: dict[IPAddress, tuple[int, tuple[str, int]]] = {}
+        """Per destination: the sendto flags and socket address (computed once)."""
 
     # ---- life cycle ----------------------------------------------------------------------
 
@@ -327,8 +329,20 @@ class VrrpSocket:
         Multicast goes with ``MSG_DONTROUTE``, unicast without (keepalived's
         ``vrrp_send_pkt()``). False (counted, logged) if the kernel refused it.
         """
-        flags = socket.MSG_DONTROUTE if dst.is_multicast else 0
-        return self._send(lambda: self._sock.sendto(packet, flags, (str(dst), 0)), dst)
+        target = self._ipv4_targets.get(dst)
+        if target is None:
+            flags = socket.MSG_DONTROUTE if dst.is_multicast else 0
+            target = self._ipv4_targets[dst] = (flags, (str(dst), 0))
+        if self._closed:
+            self.stats.send_errors += 1
+            return False
+        try:  # the hot path of a master: no closure, no per-packet address formatting
+            self._sock.sendto(packet, target[0], target[1])
+        except OSError as exc:
+            self._send_failed(exc, dst)
+            return False
+        self.stats.sent += 1
+        return True
 
     def send_ipv6(
         self,
@@ -361,12 +375,15 @@ class VrrpSocket:
         try:
             op()
         except OSError as exc:
-            self.stats.send_errors += 1
-            name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
-            log.warning("%s: cannot send to %s: %s (%s)", self.key.describe(), dst, name, exc)
+            self._send_failed(exc, dst)
             return False
         self.stats.sent += 1
         return True
+
+    def _send_failed(self, exc: OSError, dst: IPAddress) -> None:
+        self.stats.send_errors += 1
+        name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+        log.warning("%s: cannot send to %s: %s (%s)", self.key.describe(), dst, name, exc)
 
 
 def _setsockopt(sock: socket.socket, level: int, opt: int, value: int | bytes, what: str) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
+import shutil
 
 import pytest
 
@@ -12,6 +14,7 @@ from pykeepalived.config.loader import load_text
 from pykeepalived.lvs import select
 from pykeepalived.lvs.backend import BackendError, FakeBackend
 from pykeepalived.lvs.model import LvsState
+from pykeepalived.lvs.nft import NftBackend
 from pykeepalived.lvs.reconcile import DataPlaneAdapter, Reconciler
 
 pytestmark = pytest.mark.unit
@@ -78,8 +81,34 @@ def test_none_and_unavailable_backends_fall_back_to_recording(
     config = load_text(CONF).config
     assert isinstance(select.kernel_dataplane(config, "none"), FakeDataPlane)
 
-    def unavailable(choice: str) -> None:
+    def unavailable(choice: str, *, nft_masquerade: bool = False) -> None:
         raise BackendError("no such netlink family")
 
     monkeypatch.setattr(select, "open_backend", unavailable)
     assert isinstance(select.kernel_dataplane(config, "ipvs"), FakeDataPlane)
+
+
+def test_nft_masquerade_reaches_the_nftables_backend() -> None:
+    if shutil.which("nft") is None:
+        pytest.skip("nft (package nftables) is not installed")
+    backend = select.open_backend("nftables", nft_masquerade=True)
+    assert isinstance(backend, NftBackend) and backend.masquerade
+    plain = select.open_backend("nftables")
+    assert isinstance(plain, NftBackend) and not plain.masquerade
+
+
+def test_ipvs_backend_works_from_inside_a_running_event_loop() -> None:
+    """The checker worker builds and drives the data plane from its asyncio loop; pyroute2's
+    synchronous sockets must not try to run their own loop on that thread."""
+    from pykeepalived.lvs.ipvs import IpvsBackend  # noqa: PLC0415
+
+    async def build() -> str:
+        try:
+            backend = IpvsBackend(load_module=False)
+        except BackendError as exc:  # no IPVS in this kernel: a clean, catchable error
+            return f"unavailable: {exc}"
+        backend.read()
+        backend.close()
+        return "ok"
+
+    assert asyncio.run(build()).startswith(("ok", "unavailable"))
