@@ -421,6 +421,8 @@ class VirtualServerPool:
                     "alive": rs.alive,
                     "in_dataplane": rs.set,
                     "weight": rs.weight,
+                    # what the data plane holds: 0 while inhibit_on_failure keeps it down
+                    "lvs_weight": (rs.weight if rs.alive else 0) if rs.set else None,
                     "failed_checkers": rs.num_failed,
                     "checkers": [
                         {"name": c.name, "up": c.status.is_up, "has_run": c.status.has_run}

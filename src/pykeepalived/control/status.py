@@ -15,8 +15,8 @@ Output (``SCHEMA_VERSION`` 1)::
                 "interface", "vrid", "family", "version", "vips", "vips_set",
                 "master_address", "master_priority", "last_transition", "faults", "stats"}
     VS = {"service", "quorum_up", "quorum", "live_weight", "sorry_server",
-          "real_servers": [{"address", "health", "weight", "in_dataplane",
-                            "failed_checkers", "checkers": [{"name", "up"}]}]}
+          "real_servers": [{"address", "health", "weight", "lvs_weight", "in_dataplane",
+                            "failed_checkers", "checkers": [{"name", "up", "has_run"}]}]}
 
 Pure functions only; services may leave fields out (fakes, older workers) and get defaults.
 """
@@ -91,6 +91,14 @@ def normalize_instance(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _weight_text(rs: Mapping[str, Any]) -> str:
+    """The weight in the data plane, with the configured one when they differ (inhibited)."""
+    lvs = rs.get("lvs_weight")
+    if lvs is None:
+        return f"- ({rs['weight']})"
+    return str(lvs) if lvs == rs["weight"] else f"{lvs} ({rs['weight']})"
+
+
 def normalize_virtual_server(raw: Mapping[str, Any]) -> dict[str, Any]:
     """One virtual server with its real servers' health (``up``/``down``) and weights."""
     real_servers = []
@@ -101,10 +109,15 @@ def normalize_virtual_server(raw: Mapping[str, Any]) -> dict[str, Any]:
                 "address": str(rs.get("dest", rs.get("address", ""))),
                 "health": "up" if alive else "down",
                 "weight": _int(rs.get("weight")),
+                "lvs_weight": None if rs.get("lvs_weight") is None else _int(rs["lvs_weight"]),
                 "in_dataplane": bool(rs.get("in_dataplane", False)),
                 "failed_checkers": _int(rs.get("failed_checkers")),
                 "checkers": [
-                    {"name": str(c.get("name", "")), "up": bool(c.get("up", False))}
+                    {
+                        "name": str(c.get("name", "")),
+                        "up": bool(c.get("up", False)),
+                        "has_run": bool(c.get("has_run", False)),
+                    }
                     for c in rs.get("checkers", ())
                 ],
             }
@@ -262,7 +275,7 @@ def render_table(status: Mapping[str, Any]) -> str:
             [
                 rs["address"],
                 rs["health"].upper(),
-                str(rs["weight"]),
+                _weight_text(rs),
                 "yes" if rs["in_dataplane"] else "no",
                 ", ".join(f"{c['name']}={'up' if c['up'] else 'down'}" for c in rs["checkers"])
                 or "-",
