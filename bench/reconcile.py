@@ -7,6 +7,8 @@ one-server change (one weight), and how many kernel operations that change issue
     python bench/reconcile.py                     # nftables, in a namespace it creates
     python bench/reconcile.py --backend ipvs      # IPVS (inside the VM: tests/vm/run_vm.sh --bench)
     python bench/reconcile.py --backend fake      # the pure diff/apply cost only
+    python bench/reconcile.py --persistence 300   # persistent services (nftables: a timed
+                                                  # client set and a chain per destination)
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from pykeepalived.lvs.nft import NftBackend
 from pykeepalived.lvs.reconcile import Reconciler
 
 
-def build_state(services: int, reals: int, *, changed_weight: int | None = None) -> LvsState:
+def build_state(
+    services: int, reals: int, *, changed_weight: int | None = None, persistence_s: int = 0
+) -> LvsState:
     """``services`` TCP services on 10.100.x.y:80, each with ``reals`` NAT destinations.
 
     With ``changed_weight`` the first destination of the middle service gets that weight.
@@ -45,7 +49,10 @@ def build_state(services: int, reals: int, *, changed_weight: int | None = None)
             if changed_weight is not None and i == services // 2 and j == 0:
                 weight = changed_weight
             dests.append(Dest(DestId(ipaddress.IPv4Address(rbase + i * reals + j), 8080), weight))
-        out.append(Service(sid, ServiceAttrs(scheduler="wrr"), tuple(dests)))
+        attrs = ServiceAttrs(
+            scheduler="wrr", flags=1 if persistence_s else 0, timeout_s=persistence_s
+        )
+        out.append(Service(sid, attrs, tuple(dests)))
     return LvsState.of(out)
 
 
@@ -59,9 +66,11 @@ def _namespace() -> Iterator[str]:
         subprocess.run(["ip", "netns", "del", name], check=False)
 
 
-def _measure(backend: Backend, services: int, reals: int) -> dict[str, float]:
-    first = build_state(services, reals)
-    second = build_state(services, reals, changed_weight=99)
+def _measure(
+    backend: Backend, services: int, reals: int, persistence_s: int = 0
+) -> dict[str, float]:
+    first = build_state(services, reals, persistence_s=persistence_s)
+    second = build_state(services, reals, changed_weight=99, persistence_s=persistence_s)
     rec = Reconciler(backend, flush_at_start=True)
     t0 = time.perf_counter()
     start = rec.start(first)
@@ -87,13 +96,13 @@ def _measure(backend: Backend, services: int, reals: int) -> dict[str, float]:
     }
 
 
-def run(backend_name: str, services: int, reals: int) -> dict[str, float]:
+def run(backend_name: str, services: int, reals: int, persistence_s: int = 0) -> dict[str, float]:
     if backend_name == "fake":
-        return _measure(FakeBackend(), services, reals)
+        return _measure(FakeBackend(), services, reals, persistence_s)
     if backend_name == "ipvs":
-        return _measure(IpvsBackend(), services, reals)
+        return _measure(IpvsBackend(), services, reals, persistence_s)
     with _namespace() as ns:
-        return _measure(NftBackend(netns=ns, table="pkbench"), services, reals)
+        return _measure(NftBackend(netns=ns, table="pkbench"), services, reals, persistence_s)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,9 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["nft", "ipvs", "fake"], action="append")
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--reals", type=int, default=10)
+    parser.add_argument("--persistence", type=int, default=0, metavar="SECONDS")
     args = parser.parse_args(argv)
     backends = args.backend or ["fake", "nft"]
-    print(f"{args.services} virtual servers x {args.reals} real servers")
+    persistent = f", persistence_timeout {args.persistence}" if args.persistence else ""
+    print(f"{args.services} virtual servers x {args.reals} real servers{persistent}")
     header = (
         f"{'backend':<8} {'program (s)':>12} {'kernel ops':>11} {'1 change (ms)':>14} "
         f"{'diff (ms)':>10} {'ops':>4} {'kernel ops':>11} {'stop (s)':>9}"
@@ -111,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header))
     for name in backends:
-        r = run(name, args.services, args.reals)
+        r = run(name, args.services, args.reals, args.persistence)
         print(
             f"{name:<8} {r['program_s']:>12.3f} {int(r['program_kernel_ops']):>11} "
             f"{r['change_s'] * 1000:>14.2f} {r['diff_s'] * 1000:>10.2f} "

@@ -267,14 +267,18 @@ def test_teardown_removes_only_what_we_created(ipvs: IpvsBackend) -> None:
     # a service of the config that already exists is adopted, with a foreign destination
     ipvsadm("-A", "-t", "10.0.0.4:80", "-s", "lblcr")
     ipvsadm("-a", "-t", "10.0.0.4:80", "-r", "10.0.4.1:80", "-m", "-w", "1")
+    ipvsadm("-a", "-t", "10.0.0.4:80", "-r", "10.0.4.9:80", "-m", "-w", "1")
     rec = Reconciler(ipvs)
     rec.start(desired_state(_lvs(FULL)))
     assert foreign <= set(_save())
     rec.stop()
     remaining = set(_save())
-    # our services are gone; the foreign one stays; the adopted one keeps what it had
+    # our services are gone; the foreign one stays; the adopted one keeps only its
+    # destination that the config does not name
     assert foreign <= remaining
     assert "-A -t 10.0.0.4:80 -s lblcr" in remaining
+    assert "-a -t 10.0.0.4:80 -r 10.0.4.9:80 -m -w 1" in remaining
+    assert not any("10.0.4.1:80" in line for line in remaining)
     assert not any("10.0.0.1:80" in line for line in remaining)
 
 

@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="data plane for virtual servers: IPVS if the kernel has it, else nftables (auto)",
     )
     a(
+        "--lvs-nft-masquerade",
+        action="store_true",
+        help="nftables data plane: masquerade (SNAT) connections to a virtual address, so that "
+        "NAT replies come back through the director when clients and real servers share a "
+        "segment (no effect on IPVS)",
+    )
+    a(
         "--control-socket",
         default=None,
         metavar="PATH",

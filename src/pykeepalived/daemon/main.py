@@ -55,9 +55,16 @@ def build_services(
     services: list[Service] = []
     want_vrrp = options.vrrp or not options.check
     if "vrrp" in kinds and want_vrrp and (config.vrrp.instances or options.all):
+        from pykeepalived.lvs.syncd import SyncDaemonFollower, resolve  # noqa: PLC0415
         from pykeepalived.vrrp.service import VrrpService  # noqa: PLC0415
 
-        services.append(VrrpService(config, opts))
+        vrrp_service = VrrpService(config, opts)
+        services.append(vrrp_service)
+        syncd = resolve(config)
+        if syncd is not None and syncd.instance is not None:
+            # keepalived runs 'lvs_sync_daemon IF inst VI' from its VRRP process: the IPVS
+            # sync daemon is master while VI is MASTER, backup otherwise
+            services.append(SyncDaemonFollower(config, vrrp_service))
     want_checkers = options.check or not options.vrrp
     if "checkers" in kinds and want_checkers and (config.lvs.virtual_servers or options.all):
         from pykeepalived.checkers.service import CheckerService  # noqa: PLC0415
@@ -65,7 +72,11 @@ def build_services(
 
         defs = config.global_defs
         fifos = [f.path for f in (defs.notify_fifo, defs.lvs_notify_fifo) if f.path]
-        dataplane = kernel_dataplane(config, getattr(options, "lvs_backend", "auto"))
+        dataplane = kernel_dataplane(
+            config,
+            getattr(options, "lvs_backend", "auto"),
+            nft_masquerade=bool(getattr(options, "lvs_nft_masquerade", False)),
+        )
         services.append(
             CheckerService(
                 config,

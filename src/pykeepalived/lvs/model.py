@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from pykeepalived.checkers.dataplane import format_vs
 from pykeepalived.checkers.quorum import initial_state, real_weight
+from pykeepalived.checkers.realserver import VirtualServerPool
 from pykeepalived.config.errors import Location
 from pykeepalived.config.model.lvs import (
     AddressFamily,
@@ -46,8 +47,12 @@ __all__ = [
     "Service",
     "ServiceAttrs",
     "ServiceId",
+    "configured_dests",
+    "configured_state_dests",
     "desired_state",
+    "dest_id_for",
     "expand_service_ids",
+    "health_of_pools",
     "persistence_netmask",
 ]
 
@@ -238,6 +243,19 @@ class HealthView:
         return RsHealth(alive=not rs.alpha)
 
 
+def health_of_pools(pools: Iterable[VirtualServerPool]) -> HealthView:
+    """The checker runtime's view: each real server's alive state and effective weight, and
+    each virtual server's quorum state (with its hysteresis), as `desired_state` takes it."""
+    real_servers: dict[HealthKey, RsHealth] = {}
+    quorum: dict[str, bool] = {}
+    for pool in pools:
+        key = pool.key.text
+        quorum[key] = pool.quorum_up
+        for rs in pool.real_servers:
+            real_servers[(key, rs.config.address, rs.config.port)] = RsHealth(rs.alive, rs.weight)
+    return HealthView(real_servers, quorum)
+
+
 def persistence_netmask(vs: VirtualServer, family: AddressFamily) -> int:
     """``persistence_granularity`` as IPVS wants it: a v4 mask as int, or a v6 prefix length."""
     gran = vs.persistence_granularity
@@ -299,7 +317,9 @@ def _vs_key_text(vs: VirtualServer) -> str:
     return format_vs(vs)
 
 
-def _dest_for(sid: ServiceId, address: IPAddress, port: int, vs: VirtualServer) -> DestId:
+def dest_id_for(sid: ServiceId, address: IPAddress, port: int) -> DestId:
+    """The kernel destination of a real server in service ``sid`` (fwmark: no port; a
+    real server without a port takes the service's)."""
     if sid.is_fwmark:
         return DestId(address, 0)
     if not port and sid.port:
@@ -322,11 +342,13 @@ def virtual_server_dests(vs: VirtualServer, sid: ServiceId, health: HealthView) 
     live_weight = sum(w for _, w in live)
     quorum_up = health.quorum_up.get(key)
     if quorum_up is None:
-        quorum_up = live_weight > 0 and initial_state(live_weight, vs.quorum, 0)
+        # no runtime state: the state keepalived starts with (``set_quorum_states()``, then
+        # ``update_quorum_state(init)``): up when the live weight reaches quorum + hysteresis
+        quorum_up = live_weight > 0 and initial_state(live_weight, vs.quorum, vs.hysteresis)
     dests: dict[DestId, Dest] = {}
 
     def put(rs: RealServer, weight: int) -> None:
-        did = _dest_for(sid, rs.address, rs.port, vs)
+        did = dest_id_for(sid, rs.address, rs.port)
         dests[did] = Dest(did, weight, rs.forwarding, rs.uthreshold, rs.lthreshold, rs.location)
 
     sorry = vs.sorry_server
@@ -337,7 +359,7 @@ def virtual_server_dests(vs: VirtualServer, sid: ServiceId, health: HealthView) 
             if rs.inhibit_on_failure:
                 put(rs, 0)
         if sorry is not None and sorry.inhibit:
-            did = _dest_for(sid, sorry.address, sorry.port, vs)
+            did = dest_id_for(sid, sorry.address, sorry.port)
             dests.setdefault(did, Dest(did, 0, sorry.forwarding, location=sorry.location))
     else:
         # quorum lost: the live real servers are taken out (inhibited ones stay at 0)
@@ -347,9 +369,28 @@ def virtual_server_dests(vs: VirtualServer, sid: ServiceId, health: HealthView) 
         for rs in dead:
             if rs.inhibit_on_failure:
                 put(rs, 0)
-        did = _dest_for(sid, sorry.address, sorry.port, vs)
+        did = dest_id_for(sid, sorry.address, sorry.port)
         dests[did] = Dest(did, real_weight(vs.weight), sorry.forwarding, location=sorry.location)
     return tuple(dests.values())
+
+
+def configured_dests(vs: VirtualServer, sid: ServiceId) -> frozenset[DestId]:
+    """Every destination the config names for one kernel service of ``vs`` (its real
+    servers and its sorry server, whatever their health): what adoption does not call
+    foreign."""
+    ids = {dest_id_for(sid, rs.address, rs.port) for rs in vs.real_servers}
+    if vs.sorry_server is not None:
+        ids.add(dest_id_for(sid, vs.sorry_server.address, vs.sorry_server.port))
+    return frozenset(ids)
+
+
+def configured_state_dests(config: LvsConfig) -> dict[ServiceId, frozenset[DestId]]:
+    """`configured_dests` of every kernel service of the config."""
+    out: dict[ServiceId, frozenset[DestId]] = {}
+    for vs in config.virtual_servers:
+        for sid in expand_service_ids(vs, config):
+            out.setdefault(sid, configured_dests(vs, sid))
+    return out
 
 
 def desired_state(config: LvsConfig, health: HealthView | None = None) -> LvsState:

@@ -6,22 +6,33 @@ Layout of ``table inet <name>`` (default ``pykeepalived``)::
     map any4 / any6   proto . daddr : jump s<N>             port-less (persistent) services
     map fwm4 / fwm6   mark : jump s<N>                      fwmark services
     set vip4 / vip6   virtual addresses (masquerade, when asked)
+    set fwmk4 / fwmk6 marks of the fwmark services (masquerade, when asked)
     chain lookup      the vmap lookups (fwmark first, as IPVS does)
     chain prerouting  nat hook prerouting: jump lookup
     chain output      nat hook output: jump lookup (locally originated connections)
-    chain postrouting nat hook postrouting: masquerade connections to a VIP (optional)
+    chain postrouting nat hook postrouting: masquerade connections to a VIP or a fwmark service
     chain s<N>        one per service: ``dnat`` to a destination chosen by a weighted map
+    set s<N>p<K>      persistent services: the clients of destination K, with a timeout
+    chain s<N>d<K>    persistent services: refresh the client in s<N>p<K>, dnat to K
 
 Destination choice: weights are turned into consecutive slot ranges of a ``numgen random mod
-TOTAL`` (rr: equal slots, wrr: weighted) or ``jhash`` (sh, mh, dh, persistence: the same
-client address, masked by ``persistence_granularity``, always lands on the same server while
-the set of servers does not change) map. Weight-0 destinations (inhibited, quiesced) get no
-slot. Connection-count schedulers (lc, wlc, sed, nq, lblc, lblcr, ovf, twos), the one-packet
-flag, persistence engines and DR/TUN forwarding have no nftables equivalent and are refused
-with a config error at the ``virtual_server`` line.
+TOTAL`` (rr: equal slots, wrr: weighted) or ``jhash`` (sh, mh, dh) map. Weight-0 destinations
+(inhibited, quiesced) get no slot. Connection-count schedulers (lc, wlc, sed, nq, lblc, lblcr,
+ovf, twos), the one-packet flag, persistence engines and DR/TUN forwarding have no nftables
+equivalent and are refused with a config error at the ``virtual_server`` line.
 
-Every change is one ``nft -f -`` transaction (atomic): a weight change re-renders the one
-rule of the one service chain it touches.
+Persistence (``persistence_timeout``) uses real timeouts: each destination of a persistent
+service has a dynamic set of client addresses (masked by ``persistence_granularity``). A new
+connection whose client is in a destination's set goes to that destination; otherwise the
+scheduler chooses and the chosen destination's chain adds the client to its set. Every new
+connection refreshes the entry, so a client sticks to its server until it has opened no
+connection for ``persistence_timeout`` seconds (IPVS counts from the end of the client's last
+connection instead). A destination that is removed or set to weight 0 loses its clients, who
+are scheduled afresh (IPVS with ``expire_quiescent_template = 1``).
+
+Every change is one ``nft -f -`` transaction (atomic): a weight change re-renders the rules
+of the one service chain it touches. The first transaction deletes a table of the same name
+left by an earlier run, so what this backend reads back (its own record) is what the kernel has.
 """
 
 from __future__ import annotations
@@ -38,7 +49,7 @@ from pykeepalived.config.errors import Diagnostic
 from pykeepalived.config.model.lvs import AddressFamily, LbKind, Protocol, ServiceFlag
 from pykeepalived.lvs.backend import BackendError, unsupported
 from pykeepalived.lvs.diff import Op, apply, touched_services
-from pykeepalived.lvs.model import Dest, LvsState, Service, ServiceId
+from pykeepalived.lvs.model import Dest, DestId, LvsState, Service, ServiceId
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +59,8 @@ NFT_TIMEOUT_S = 120.0
 MAX_SLOTS = 1 << 24
 #: fixed jhash seed, so that a client keeps its server across re-renders of the chain
 JHASH_SEED = 0x6B656570
+#: most clients a persistent destination remembers (a full set still schedules, but forgets)
+PERSISTENCE_SET_SIZE = 262144
 
 RANDOM_SCHEDULERS = frozenset({"rr", "wrr"})
 HASH_SCHEDULERS = frozenset({"sh", "mh", "dh"})
@@ -132,10 +145,17 @@ def weighted_slots(weights: Sequence[int], *, equal: bool = False) -> list[tuple
     return out
 
 
-def _selector(svc: Service, total: int) -> str:
+def is_persistent(svc: Service) -> bool:
+    return svc.attrs.timeout_s > 0
+
+
+def _selector(svc: Service, total: int, *, hash_persistence: bool = True) -> str:
+    """The slot expression. ``hash_persistence``: a persistent rr/wrr/fo service hashes the
+    client address (the stateless form of `service_rule`); the set-based layout of
+    `NftRenderer` schedules those randomly and remembers the choice instead."""
     fam = _fam(svc.id.family)
     attrs = svc.attrs
-    persistent = attrs.timeout_s > 0 or bool(attrs.flags & int(ServiceFlag.PERSISTENT))
+    persistent = hash_persistence and is_persistent(svc)
     if attrs.scheduler in RANDOM_SCHEDULERS | {"fo"} and not persistent:
         return f"numgen random mod {total}"
     if attrs.scheduler == "dh":
@@ -165,12 +185,19 @@ def _mask_text(svc: Service) -> str:
     return str(ipaddress.IPv6Network(f"::/{plen}").netmask)
 
 
-def service_rule(svc: Service) -> str | None:
-    """The one rule of a service chain, or ``None`` when no destination has a weight."""
+def eligible(svc: Service) -> list[Dest]:
+    """The destinations that may get new connections (fo: the first of the highest weight)."""
     dests: list[Dest] = list(svc.dests)
     if svc.attrs.scheduler == "fo":
         best = max((d.weight for d in dests), default=0)
-        dests = [next(d for d in dests if d.weight == best)] if best > 0 else []
+        return [next(d for d in dests if d.weight == best)] if best > 0 else []
+    return [d for d in dests if d.weight > 0]
+
+
+def service_rule(svc: Service) -> str | None:
+    """The one rule of a non-persistent service chain (persistence hashed, see `_selector`),
+    or ``None`` when no destination has a weight."""
+    dests = eligible(svc)
     slots = weighted_slots([d.weight for d in dests], equal=svc.attrs.scheduler == "rr")
     entries: list[str] = []
     with_port = any(d.id.port for d in dests)
@@ -193,6 +220,61 @@ def service_rule(svc: Service) -> str | None:
         proto = f"meta l4proto {name} " if name else ""
     what = f"{fam} addr . port" if with_port else fam
     return f"{proto}dnat {what} to {selector} map {{ {', '.join(entries)} }}"
+
+
+def _client_key(svc: Service) -> str:
+    key = f"{_fam(svc.id.family)} saddr"
+    mask = _mask_text(svc)
+    return f"{key} & {mask}" if mask else key
+
+
+def _proto_prefix(svc: Service, with_port: bool) -> str:
+    name = _PROTO_NAMES.get(svc.id.protocol) if with_port else None
+    return f"meta l4proto {name} " if name else ""
+
+
+def persistence_set(svc: Service) -> str:
+    """The body of a destination's client set (``add set`` ... ``{ body }``)."""
+    addr_type = "ipv4_addr" if svc.id.family is AddressFamily.INET else "ipv6_addr"
+    return (
+        f"type {addr_type}; flags dynamic,timeout; timeout {svc.attrs.timeout_s}s; "
+        f"size {PERSISTENCE_SET_SIZE};"
+    )
+
+
+def persistent_dest_rules(svc: Service, dest: Dest, set_name: str) -> list[str]:
+    """The rules of a destination chain: remember the client, then dnat (a full set only
+    skips the first rule)."""
+    fam = _fam(svc.id.family)
+    target = _addr(dest.id.address)
+    if dest.id.port:
+        target += f":{dest.id.port}"
+    prefix = _proto_prefix(svc, bool(dest.id.port))
+    return [
+        f"update @{set_name} {{ {_client_key(svc)} timeout {svc.attrs.timeout_s}s }}",
+        f"{prefix}dnat {fam} to {target}",
+    ]
+
+
+def persistent_service_rules(svc: Service, names: dict[DestId, tuple[str, str]]) -> list[str]:
+    """The rules of a persistent service chain: a known client goes to its destination, a new
+    one to the scheduler's choice. ``names`` maps each eligible destination to (set, chain)."""
+    dests = eligible(svc)
+    if not dests:
+        return []
+    key = _client_key(svc)
+    rules = [f"{key} @{names[d.id][0]} goto {names[d.id][1]}" for d in dests]
+    slots = weighted_slots([d.weight for d in dests], equal=svc.attrs.scheduler == "rr")
+    entries = [
+        f"{lo if lo == hi else f'{lo}-{hi}'} : goto {names[d.id][1]}"
+        for d, (lo, hi) in zip(dests, slots, strict=True)
+        if hi >= lo
+    ]
+    total = max(hi for lo, hi in slots if hi >= lo) + 1
+    selector = _selector(svc, total, hash_persistence=False)
+    prefix = _proto_prefix(svc, " th " in selector)
+    rules.append(f"{prefix}{selector} vmap {{ {', '.join(entries)} }}")
+    return rules
 
 
 def lookup_element(svc: Service) -> tuple[str, str]:
@@ -218,6 +300,7 @@ def skeleton(table: str, *, masquerade: bool) -> str:
             f"add map inet {table} any{sfx} {{ type inet_proto . {addr_type} : verdict; }}",
             f"add map inet {table} fwm{sfx} {{ type mark : verdict; }}",
             f"add set inet {table} vip{sfx} {{ type {addr_type}; }}",
+            f"add set inet {table} fwmk{sfx} {{ type mark; }}",
         ]
     lines += [
         f"add chain inet {table} lookup",
@@ -243,13 +326,19 @@ def skeleton(table: str, *, masquerade: bool) -> str:
             "masquerade",
             f"add rule inet {table} postrouting ct status dnat ct original ip6 daddr @vip6 "
             "masquerade",
+            # fwmark services have no VIP: the first packet still carries its mark here
+            f"add rule inet {table} postrouting meta nfproto ipv4 meta mark @fwmk4 "
+            "ct status dnat masquerade",
+            f"add rule inet {table} postrouting meta nfproto ipv6 meta mark @fwmk6 "
+            "ct status dnat masquerade",
         ]
     return "\n".join(lines) + "\n"
 
 
 @dataclass
 class NftRenderer:
-    """Turns state changes into nft script text; remembers each service's chain name."""
+    """Turns state changes into nft script text; remembers each service's chain name and, for
+    persistent services, the number of each destination's set and chain."""
 
     table: str = DEFAULT_TABLE
     masquerade: bool = False
@@ -257,11 +346,66 @@ class NftRenderer:
 
     def __post_init__(self) -> None:
         self.chains: dict[ServiceId, str] = {}
+        self.dest_numbers: dict[ServiceId, dict[DestId, int]] = {}
+        self._next_dest: dict[ServiceId, int] = {}
+        self._set_keys: dict[ServiceId, str] = {}
 
     def _vip(self, svc: Service) -> tuple[str, str] | None:
         if svc.id.address is None:
             return None
         return f"vip{_suffix(svc.id.family)}", str(svc.id.address)
+
+    def _mark(self, svc: Service) -> tuple[str, str] | None:
+        if not svc.id.is_fwmark:
+            return None
+        return f"fwmk{_suffix(svc.id.family)}", str(svc.id.fwmark)
+
+    def dest_names(self, sid: ServiceId) -> dict[DestId, tuple[str, str]]:
+        """(set, chain) of each destination chain of a persistent service."""
+        chain = self.chains[sid]
+        return {did: (f"{chain}p{k}", f"{chain}d{k}") for did, k in self.dest_numbers[sid].items()}
+
+    def _rules(self, svc: Service) -> list[str]:
+        """Everything below the service chain, and its rules (after a flush or a creation)."""
+        t, chain, sid = self.table, self.chains[svc.id], svc.id
+        lines: list[str] = []
+        numbers = self.dest_numbers.setdefault(sid, {})
+        want = {d.id: d for d in eligible(svc)} if is_persistent(svc) else {}
+        set_key = _client_key(svc) if want else ""  # a new mask starts new sets
+        rekey = self._set_keys.get(sid) != set_key
+        for did in sorted(numbers, key=DestId.sort_key):
+            if did in want and not rekey:
+                continue
+            k = numbers.pop(did)
+            lines += [
+                f"flush chain inet {t} {chain}d{k}",
+                f"delete chain inet {t} {chain}d{k}",
+                f"delete set inet {t} {chain}p{k}",
+            ]
+        self._set_keys[sid] = set_key
+        for did, dest in sorted(want.items(), key=lambda item: item[0].sort_key()):
+            if did in numbers:
+                k = numbers[did]
+                lines.append(f"flush chain inet {t} {chain}d{k}")
+            else:
+                k = self._next_dest.get(sid, 1)
+                self._next_dest[sid] = k + 1
+                numbers[did] = k
+                lines += [
+                    f"add set inet {t} {chain}p{k} {{ {persistence_set(svc)} }}",
+                    f"add chain inet {t} {chain}d{k}",
+                ]
+            lines += [
+                f"add rule inet {t} {chain}d{k} {rule}"
+                for rule in persistent_dest_rules(svc, dest, f"{chain}p{k}")
+            ]
+        if want:
+            rules = persistent_service_rules(svc, self.dest_names(sid))
+        else:
+            rule = service_rule(svc)
+            rules = [] if rule is None else [rule]
+        lines += [f"add rule inet {t} {chain} {rule}" for rule in rules]
+        return lines
 
     def add_service(self, svc: Service) -> list[str]:
         chain = f"s{self._next}"
@@ -269,37 +413,42 @@ class NftRenderer:
         self.chains[svc.id] = chain
         t = self.table
         lines = [f"add chain inet {t} {chain}"]
-        rule = service_rule(svc)
-        if rule is not None:
-            lines.append(f"add rule inet {t} {chain} {rule}")
+        lines += self._rules(svc)
         name, key = lookup_element(svc)
         lines.append(f"add element inet {t} {name} {{ {key} : jump {chain} }}")
-        vip = self._vip(svc)
-        if vip is not None:
-            lines.append(f"add element inet {t} {vip[0]} {{ {vip[1]} }}")
+        for extra in (self._vip(svc), self._mark(svc)):
+            if extra is not None:
+                lines.append(f"add element inet {t} {extra[0]} {{ {extra[1]} }}")
         return lines
 
     def update_service(self, svc: Service) -> list[str]:
         chain = self.chains[svc.id]
-        t = self.table
-        lines = [f"flush chain inet {t} {chain}"]
-        rule = service_rule(svc)
-        if rule is not None:
-            lines.append(f"add rule inet {t} {chain} {rule}")
-        return lines
+        return [f"flush chain inet {self.table} {chain}", *self._rules(svc)]
 
     def delete_service(self, svc: Service, remaining_vips: set[str]) -> list[str]:
-        chain = self.chains.pop(svc.id)
+        chain = self.chains[svc.id]
         t = self.table
         name, key = lookup_element(svc)
         lines = [
             f"delete element inet {t} {name} {{ {key} }}",
             f"flush chain inet {t} {chain}",
-            f"delete chain inet {t} {chain}",
         ]
+        for k in sorted(self.dest_numbers.pop(svc.id, {}).values()):
+            lines += [
+                f"flush chain inet {t} {chain}d{k}",
+                f"delete chain inet {t} {chain}d{k}",
+                f"delete set inet {t} {chain}p{k}",
+            ]
+        lines.append(f"delete chain inet {t} {chain}")
+        del self.chains[svc.id]
+        self._next_dest.pop(svc.id, None)
+        self._set_keys.pop(svc.id, None)
         vip = self._vip(svc)
         if vip is not None and vip[1] not in remaining_vips:
             lines.append(f"delete element inet {t} {vip[0]} {{ {vip[1]} }}")
+        mark = self._mark(svc)
+        if mark is not None:
+            lines.append(f"delete element inet {t} {mark[0]} {{ {mark[1]} }}")
         return lines
 
     def transition(
@@ -388,7 +537,11 @@ class NftBackend:
             return 0
         new = apply(self.state, ops)
         lines = self.renderer.transition(self.state, new, touched_services(ops))
-        script = "" if self._table_present else skeleton(self.table, masquerade=self.masquerade)
+        script = ""
+        if not self._table_present:
+            # a table of this name left by an earlier run goes, in the same transaction
+            script = f"add table inet {self.table}\ndelete table inet {self.table}\n"
+            script += skeleton(self.table, masquerade=self.masquerade)
         script += "\n".join(lines) + "\n"
         self.run(script)
         self._table_present = True

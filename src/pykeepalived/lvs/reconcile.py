@@ -2,10 +2,26 @@
 
 `Reconciler` runs at start (after an optional ``lvs_flush``), after each checker transition
 and on reload: it diffs what it last programmed against the new desired state and applies the
-minimal operations. It remembers what it created, so at stop it removes only that (services
-it added, or the destinations it added to a service that already existed), unless
+minimal operations. It remembers what it created, so at stop it removes only that, unless
 ``lvs_flush_on_stop`` asks for more (``full``: the whole table; ``VS``: every configured
 virtual service).
+
+Adoption (a service of the config already in the kernel at start: left by a crashed run, by
+keepalived, or by hand). The rule, which is keepalived's as far as keepalived has one:
+
+- the service is taken over, not re-created: its attributes are set to the config's;
+- its destinations that are real servers (or the sorry server) of the config are kept as they
+  are, without a gap, until the checkers have placed them: those the checkers add are
+  re-weighted to the config if need be; those they do not want (a real server that starts
+  down: ``alpha``, a failed FILE_CHECK) are removed once the checker start-up is over
+  (`Reconciler.settle`, run by the data plane right after the checkers' start);
+- its destinations that the config does not name are foreign: never touched (keepalived does
+  not touch them either);
+- at stop, the destinations we manage are removed, and the service itself only if nothing
+  foreign is left in it (keepalived would delete the whole service). A virtual server removed
+  by a reload is handled the same way.
+
+Services of the kernel that the config does not name are never touched.
 
 `DataPlaneAdapter` is the checkers' `DataPlane`: each add/remove/set-weight call updates its
 copy of the desired state for that one service and reconciles just that service, so a checker
@@ -14,9 +30,11 @@ transition costs exactly the kernel operations it implies (one for a weight chan
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from pykeepalived.checkers.dataplane import Destination, ServiceKey
@@ -38,9 +56,11 @@ from pykeepalived.lvs.model import (
     LvsState,
     Service,
     ServiceId,
+    configured_dests,
     expand_service_ids,
     service_attrs,
 )
+from pykeepalived.lvs.syncd import SyncDaemonManager
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +91,12 @@ class Reconciler:
     added_dests: dict[ServiceId, set[DestId]] = field(default_factory=dict)
     managed: set[ServiceId] = field(default_factory=set)
     started: bool = False
+    #: services found in the kernel at start, not adopted (yet)
+    found: dict[ServiceId, Service] = field(default_factory=dict)
+    #: adopted services: destinations the config does not name (kept, never touched)
+    foreign: dict[ServiceId, dict[DestId, Dest]] = field(default_factory=dict)
+    #: adopted services: configured destinations kept until the checkers place them
+    provisional: dict[ServiceId, dict[DestId, Dest]] = field(default_factory=dict)
 
     @property
     def current(self) -> LvsState:
@@ -85,36 +111,126 @@ class Reconciler:
         self._snapshot = state
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def start(self, desired: LvsState) -> SyncResult:
-        """Check the state, optionally flush, adopt what exists, then program ``desired``."""
+    def start(
+        self, desired: LvsState, configured: Mapping[ServiceId, AbstractSet[DestId]] | None = None
+    ) -> SyncResult:
+        """Check the state, optionally flush, read the kernel, adopt the services of
+        ``desired`` that exist, then program ``desired``.
+
+        ``configured`` names, per service, every destination of the config (a dead real
+        server too); by default the destinations of ``desired``.
+        """
         self.check(desired)
         if self.flush_at_start:
             self.backend.flush()
-        kernel = self.backend.read()
-        want = desired.service_map()
-        # adopt the services of the desired state that already exist; ignore foreign ones
-        self.current = LvsState.of(s for s in kernel if s.id in want)
+        self.found = self.backend.read().service_map()
+        self.current = LvsState()
         self.started = True
+        for svc in desired:
+            known = configured.get(svc.id) if configured is not None else None
+            self.adopt(svc.id, known if known is not None else {d.id for d in svc.dests})
         return self.sync(desired)
+
+    def adopt(
+        self, sid: ServiceId, configured: AbstractSet[DestId], *, keep_configured: bool = False
+    ) -> bool:
+        """Take over ``sid`` if it was in the kernel at start (see the module docstring).
+
+        ``keep_configured`` keeps its configured destinations until `settle`."""
+        svc = self.found.pop(sid, None)
+        if svc is None:
+            return False
+        self._services[sid] = svc
+        self._snapshot = None
+        self.managed.add(sid)
+        foreign = {d.id: d for d in svc.dests if d.id not in configured}
+        if foreign:
+            self.foreign[sid] = foreign
+        if keep_configured:
+            kept = {d.id: d for d in svc.dests if d.id in configured}
+            if kept:
+                self.provisional[sid] = kept
+        log.info(
+            "adopting %s from the kernel (%d destinations, %d not in the config: left alone)",
+            sid,
+            len(svc.dests),
+            len(foreign),
+        )
+        return True
+
+    def settle(self) -> SyncResult:
+        """End of the checkers' start: configured destinations found in the kernel that the
+        checkers did not place are removed."""
+        t0 = time.perf_counter()
+        ops: list[Op] = []
+        for sid, kept in self.provisional.items():
+            svc = self._services.get(sid)
+            if svc is None:
+                continue
+            have = svc.dest_map()
+            ops.extend(DelDest(sid, did) for did in kept if did in have)
+        self.provisional.clear()
+        return self._apply(ops, t0)
 
     def check(self, desired: LvsState) -> None:
         problems = self.backend.check(desired)
         if problems:
             raise UnsupportedError(problems)
 
+    def _merge(self, sid: ServiceId, desired: Service | None) -> Service | None:
+        """``desired`` plus what adoption keeps (foreign and provisional destinations)."""
+        foreign = self.foreign.get(sid, {})
+        kept = self.provisional.get(sid, {})
+        if desired is None:
+            if not foreign:
+                return None
+            base = self._services.get(sid)
+            if base is None:
+                return None
+            return Service(sid, base.attrs, tuple(foreign.values()), base.location)
+        want = desired.dest_map()
+        for did in [d for d in kept if d in want]:
+            del kept[did]  # the checkers placed it: ours now
+        for did in [d for d in foreign if d in want]:
+            del foreign[did]  # the config names it now (a reload)
+        extra = [d for did, d in {**kept, **foreign}.items() if did not in want]
+        if not extra:
+            return desired
+        return Service(sid, desired.attrs, desired.dests + tuple(extra), desired.location)
+
     def sync(self, desired: LvsState) -> SyncResult:
         """Apply the difference between what we programmed and ``desired``."""
         t0 = time.perf_counter()
         self.check(desired)
-        ops = diff(self.current, desired)
+        want: dict[ServiceId, Service] = {}
+        for svc in desired:
+            merged = self._merge(svc.id, svc)
+            assert merged is not None
+            want[svc.id] = merged
+        for sid in self._services:
+            if sid not in want:
+                merged = self._merge(sid, None)
+                if merged is not None:
+                    want[sid] = merged
+        ops = diff(self.current, LvsState.of(want.values()))
         return self._apply(ops, t0)
 
-    def sync_service(self, sid: ServiceId, desired: Service | None) -> SyncResult:
-        """Reconcile one service only (the others are left alone)."""
+    def sync_service(
+        self,
+        sid: ServiceId,
+        desired: Service | None,
+        configured: AbstractSet[DestId] | None = None,
+    ) -> SyncResult:
+        """Reconcile one service only (the others are left alone). A service found in the
+        kernel at start is adopted on its first sync (``configured``: the config's
+        destinations for it), keeping its configured destinations until `settle`."""
         t0 = time.perf_counter()
         if desired is not None:
             self.check(LvsState((desired,)))
-        ops = diff_service(self._services.get(sid), desired)
+            if sid in self.found and sid not in self._services:
+                known = configured if configured is not None else set(desired.dest_map())
+                self.adopt(sid, known, keep_configured=True)
+        ops = diff_service(self._services.get(sid), self._merge(sid, desired))
         return self._apply(ops, t0, single=sid)
 
     def stop(self) -> SyncResult:
@@ -127,11 +243,11 @@ class Reconciler:
             return SyncResult((), 1, time.perf_counter() - t0)
         ops: list[Op] = []
         for svc in self.current:
-            if self.flush_on_stop == "VS" or svc.id in self.created:
+            foreign = self.foreign.get(svc.id, {})
+            if self.flush_on_stop == "VS" or svc.id in self.created or not foreign:
                 ops.append(DelService(svc.id))
             else:
-                mine = self.added_dests.get(svc.id, set())
-                ops.extend(DelDest(svc.id, d.id) for d in svc.dests if d.id in mine)
+                ops.extend(DelDest(svc.id, d.id) for d in svc.dests if d.id not in foreign)
         result = self._apply(ops, t0)
         self._forget()
         return result
@@ -140,6 +256,9 @@ class Reconciler:
         self.created.clear()
         self.added_dests.clear()
         self.managed.clear()
+        self.found.clear()
+        self.foreign.clear()
+        self.provisional.clear()
         self.started = False
 
     # ---- internals ----------------------------------------------------------------------------
@@ -165,6 +284,8 @@ class Reconciler:
                 self.created.discard(op.id)
                 self.added_dests.pop(op.id, None)
                 self.managed.discard(op.id)
+                self.foreign.pop(op.id, None)
+                self.provisional.pop(op.id, None)
             elif isinstance(op, AddDest):
                 self.added_dests.setdefault(op.service, set()).add(op.dest.id)
             elif isinstance(op, DelDest):
@@ -192,12 +313,16 @@ class DataPlaneAdapter:
     each. Thresholds come from the matching ``real_server`` of the config.
     """
 
-    def __init__(self, reconciler: Reconciler, config: LvsConfig) -> None:
+    def __init__(
+        self, reconciler: Reconciler, config: LvsConfig, *, syncd: SyncDaemonManager | None = None
+    ) -> None:
         self.reconciler = reconciler
         self.config = config
+        self.syncd = syncd
         self._entries: dict[str, _Entry] = {}
         self.results: list[SyncResult] = []
         self.errors = 0
+        self._settle_scheduled = False
 
     @property
     def kernel_ops(self) -> int:
@@ -219,7 +344,9 @@ class DataPlaneAdapter:
         """Program the entry's services; a refusal or kernel error is logged, never raised."""
         for sid in entry.sids:
             try:
-                self.results.append(self.reconciler.sync_service(sid, self._service(entry, sid)))
+                svc = self._service(entry, sid)
+                configured = configured_dests(entry.vs, sid)
+                self.results.append(self.reconciler.sync_service(sid, svc, configured))
             except UnsupportedError as exc:
                 if not entry.refused:
                     entry.refused = True
@@ -230,7 +357,10 @@ class DataPlaneAdapter:
                 log.error("programming %s failed: %s", sid, exc)
 
     def close(self, *, release: bool) -> None:
-        """Stop: remove what we created (per lvs_flush_on_stop) unless told to keep it (-I)."""
+        """Stop: remove what we created (per lvs_flush_on_stop) unless told to keep it (-I);
+        the master+backup sync daemon stops either way (as keepalived's checker does)."""
+        if self.syncd is not None:
+            self.syncd.stop()
         try:
             if release and self.reconciler.started:
                 self.results.append(self.reconciler.stop())
@@ -252,7 +382,30 @@ class DataPlaneAdapter:
     def add_service(self, service: ServiceKey, vs: VirtualServer) -> None:
         entry = _Entry(vs, expand_service_ids(vs, self.config))
         self._entries[service.text] = entry
+        if any(sid in self.reconciler.found for sid in entry.sids):
+            self._settle_soon()
         self._sync(entry)
+
+    def _settle_soon(self) -> None:
+        """Adoption: settle once the checkers' start-up (synchronous, in one loop callback)
+        is over; without a running loop the caller calls `settle` itself."""
+        if self._settle_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._settle_scheduled = True
+        loop.call_soon(self.settle)
+
+    def settle(self) -> None:
+        """Remove adopted destinations the checkers did not place (see `Reconciler.settle`)."""
+        self._settle_scheduled = False
+        try:
+            self.results.append(self.reconciler.settle())
+        except BackendError as exc:
+            self.errors += 1
+            log.error("settling the adopted services failed: %s", exc)
 
     def remove_service(self, service: ServiceKey) -> None:
         entry = self._entries.pop(service.text, None)

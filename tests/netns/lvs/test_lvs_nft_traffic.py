@@ -8,138 +8,21 @@ TCP connection with its own name; the client counts who answered.
 from __future__ import annotations
 
 import ipaddress
-import json
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
 
 from pykeepalived.config.loader import load_text
-from pykeepalived.lab.topology import DEFAULT_SEGMENTS, HostSpec, Topology, TopologySpec, run_in
+from pykeepalived.lab.topology import run_in
 from pykeepalived.lvs.backend import UnsupportedError
 from pykeepalived.lvs.model import HealthView, RsHealth, desired_state
 from pykeepalived.lvs.nft import NftBackend
 from pykeepalived.lvs.reconcile import Reconciler
 
+from .lvs_lab import CHI2_DF2_P001, RS_PORT, VIP, Lab, _conf
+
 pytestmark = pytest.mark.netns
-
-TopologyFactory = Callable[..., Topology]
-VIP = "192.0.2.100"
-RS_PORT = 8080
-CHI2_DF2_P001 = 13.82  # chi-square critical value, 2 degrees of freedom, p = 0.001
-
-SERVER = r"""
-import socket, sys
-name = sys.argv[1].encode()
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[2])))
-s.listen(512)
-print("ready", flush=True)
-while True:
-    c, _ = s.accept()
-    try:
-        c.sendall(name)
-    finally:
-        c.close()
-"""
-
-CLIENT = r"""
-import json, socket, sys
-vip, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-sources = sys.argv[4].split(",") if len(sys.argv) > 4 else [""]
-out = {}
-for src in sources:
-    counts = {}
-    for _ in range(n):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.settimeout(3)
-        if src:
-            s.bind((src, 0))
-        try:
-            s.connect((vip, port))
-            name = s.recv(64).decode() or "empty"
-        except OSError as exc:
-            name = "error:" + type(exc).__name__
-        finally:
-            s.close()
-        counts[name] = counts.get(name, 0) + 1
-    out[src or "default"] = counts
-print(json.dumps(out))
-"""
-
-
-def _conf(algo: str, weights: dict[str, int], extra: str = "") -> str:
-    rs = "".join(
-        f"  real_server 198.51.100.{11 + i} {RS_PORT} {{\n    weight {w}\n  }}\n"
-        for i, w in enumerate(weights.values())
-    )
-    return (
-        f"virtual_server {VIP} 80 {{\n  lb_algo {algo}\n  lb_kind NAT\n  protocol TCP\n"
-        f"{extra}{rs}}}\n"
-    )
-
-
-@dataclass
-class Lab:
-    topo: Topology
-    servers: list[subprocess.Popen[str]]
-
-    @property
-    def director(self) -> str:
-        return self.topo.host("dir").netns
-
-    def connect(self, n: int, sources: list[str] | None = None) -> dict[str, Counter[str]]:
-        argv = [sys.executable, "-c", CLIENT, VIP, "80", str(n)]
-        if sources:
-            argv.append(",".join(sources))
-        out = self.topo.run("client", argv, timeout_s=120).stdout
-        return {k: Counter(v) for k, v in json.loads(out).items()}
-
-
-@pytest.fixture
-def lab(topology: TopologyFactory) -> Iterator[Lab]:
-    lan0, lan1 = DEFAULT_SEGMENTS[0], DEFAULT_SEGMENTS[1]
-    spec = TopologySpec(
-        hosts=(
-            HostSpec("client", ("lan0",), 50),
-            HostSpec("dir", ("lan0", "lan1"), 1),
-            HostSpec("rs1", ("lan1",), 11),
-            HostSpec("rs2", ("lan1",), 12),
-            HostSpec("rs3", ("lan1",), 13),
-        ),
-        segments=(lan0, lan1),
-    )
-    topo = topology(spec=spec)
-    run_in(topo.host("dir").netns, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
-    topo.run("dir", ["ip", "addr", "add", f"{VIP}/32", "dev", "eth0"])
-    for i in range(50, 58):
-        if i != 50:
-            topo.run("client", ["ip", "addr", "add", f"192.0.2.{i}/24", "dev", "eth0"])
-    servers: list[subprocess.Popen[str]] = []
-    try:
-        for name in ("rs1", "rs2", "rs3"):
-            topo.run(name, ["ip", "route", "add", "default", "via", "198.51.100.1"])
-            proc = topo.popen(
-                name,
-                [sys.executable, "-c", SERVER, name, str(RS_PORT)],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            servers.append(proc)
-            assert proc.stdout is not None
-            assert proc.stdout.readline().strip() == "ready"
-        yield Lab(topo, servers)
-    finally:
-        for proc in servers:
-            proc.kill()
-            proc.wait(timeout=10)
-            if proc.stdout is not None:
-                proc.stdout.close()
 
 
 def _chi2(observed: Counter[str], weights: dict[str, int]) -> float:

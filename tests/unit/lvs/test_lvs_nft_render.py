@@ -163,3 +163,60 @@ def test_non_nat_forwarding_on_one_real_server_is_refused() -> None:
         SID, ServiceAttrs("rr"), (Dest(DestId(IP("198.51.100.1"), 80), 1, Forwarding(LbKind.TUN)),)
     )
     assert any("lb_kind TUN" in d.message for d in check_service(svc))
+
+
+def _persistent(weights: list[int], timeout_s: int = 50, scheduler: str = "wrr") -> Service:
+    attrs = ServiceAttrs(scheduler, flags=1, timeout_s=timeout_s, netmask=int(IP("255.255.255.0")))
+    return Service(SID, attrs, tuple(_dest(11 + i, w) for i, w in enumerate(weights)))
+
+
+def test_persistence_uses_a_timed_client_set_per_destination() -> None:
+    r = NftRenderer("t")
+    lines = r.transition(LvsState(), LvsState.of([_persistent([2, 1])]))
+    assert (
+        "add set inet t s1p1 { type ipv4_addr; flags dynamic,timeout; timeout 50s; "
+        "size 262144; }" in lines
+    )
+    assert "add rule inet t s1d1 update @s1p1 { ip saddr & 255.255.255.0 timeout 50s }" in lines
+    assert "add rule inet t s1d1 meta l4proto tcp dnat ip to 198.51.100.11:8080" in lines
+    rules = [line for line in lines if line.startswith("add rule inet t s1 ")]
+    assert rules == [
+        "add rule inet t s1 ip saddr & 255.255.255.0 @s1p1 goto s1d1",
+        "add rule inet t s1 ip saddr & 255.255.255.0 @s1p2 goto s1d2",
+        "add rule inet t s1 numgen random mod 3 vmap { 0-1 : goto s1d1, 2 : goto s1d2 }",
+    ]
+
+
+def test_persistent_weight_change_keeps_the_client_sets_of_remaining_servers() -> None:
+    r = NftRenderer("t")
+    old = _persistent([1, 1])
+    r.transition(LvsState(), LvsState.of([old]))
+    new = _persistent([3, 0])
+    lines = r.transition(LvsState.of([old]), LvsState.of([new]))
+    assert lines[0] == "flush chain inet t s1"
+    assert "delete set inet t s1p2" in lines  # weight 0: its clients are scheduled afresh
+    assert not any(
+        line.endswith(("set inet t s1p1", "}")) and " set inet t s1p1" in line for line in lines
+    )
+    assert lines[-1] == "add rule inet t s1 numgen random mod 1 vmap { 0 : goto s1d1 }"
+    # back to non-persistent: every destination chain and set goes
+    plain = Service(SID, ServiceAttrs("wrr"), new.dests)
+    lines = r.transition(LvsState.of([new]), LvsState.of([plain]))
+    assert "delete set inet t s1p1" in lines
+    assert lines[-1].startswith("add rule inet t s1 meta l4proto tcp dnat ip addr . port to")
+    gone = r.transition(LvsState.of([plain]), LvsState())
+    assert "delete chain inet t s1" in gone
+
+
+def test_sh_persistence_hashes_the_first_choice() -> None:
+    r = NftRenderer("t")
+    lines = r.transition(LvsState(), LvsState.of([_persistent([1, 1], scheduler="sh")]))
+    assert any("jhash ip saddr & 255.255.255.0 mod 2" in line for line in lines)
+
+
+def test_fwmark_services_are_masqueraded_by_their_mark() -> None:
+    assert "meta mark @fwmk4 ct status dnat masquerade" in skeleton("t", masquerade=True)
+    fwm = Service(ServiceId.for_fwmark(5), ServiceAttrs("rr"), (_dest(11, 1, 0),))
+    r = NftRenderer("t", masquerade=True)
+    assert "add element inet t fwmk4 { 5 }" in r.transition(LvsState(), LvsState.of([fwm]))
+    assert "delete element inet t fwmk4 { 5 }" in r.transition(LvsState.of([fwm]), LvsState())

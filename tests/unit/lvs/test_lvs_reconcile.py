@@ -91,12 +91,15 @@ def test_stop_leaves_foreign_services_and_destinations() -> None:
     rec = Reconciler(backend)
     rec.start(desired_state(_lvs()))
     assert foreign_svc in backend.state.services  # not ours: never touched
-    # the adopted service was brought to the config (its stray destination removed)
-    assert DestId(IP("203.0.113.9"), 80) not in backend.state.service_map()[VS1].dest_map()
+    # the adopted service was brought to the config; its foreign destination stays
+    adopted_now = backend.state.service_map()[VS1]
+    assert adopted_now.attrs == desired_state(_lvs()).service_map()[VS1].attrs
+    assert foreign_dest in adopted_now.dests
     rec.stop()
     services = backend.state.service_map()
     assert set(services) == {foreign_svc.id, VS1}
-    assert services[VS1].dests == ()  # what we added is gone; the service was not ours
+    # what we manage is gone; the service stays because something foreign is left in it
+    assert services[VS1].dests == (foreign_dest,)
 
 
 def test_lvs_flush_and_flush_on_stop_modes() -> None:
