@@ -513,8 +513,8 @@ class Lab:
             self.print_status("dir1", f"dir1 after {victim.name} failed")
             self.t.block(
                 [
-                    "(WEIGHT is the configured weight; inhibit_on_failure keeps the real server "
-                    "in the data plane with weight 0, i.e. no share of new connections:)"
+                    "(WEIGHT '0 (10)': inhibit_on_failure keeps the real server in the data "
+                    "plane with weight 0, i.e. no share of new connections:)"
                 ]
             )
             self.show_dataplane("dir1")
