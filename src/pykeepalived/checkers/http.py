@@ -17,14 +17,26 @@ Regexes use Python's ``re`` (keepalived uses PCRE2; the common options are mappe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import logging
 import re
+import socket
 import ssl
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
-from pykeepalived.checkers.base import CheckResult, Reason
-from pykeepalived.checkers.tcp import conn_key, open_connection
+from pykeepalived.checkers.base import (
+    Cancel,
+    CheckResult,
+    ProbeDone,
+    Reason,
+    begin_via_task,
+    internal_error,
+    no_op,
+)
+from pykeepalived.checkers.reactor import EPOLLIN, EPOLLOUT, Reactor, TimerEntry
+from pykeepalived.checkers.tcp import SockAddr, conn_key, open_connection, sockaddr, start_connect
 from pykeepalived.config.model.checkers import (
     HttpCheckBase,
     HttpProtocol,
@@ -33,6 +45,8 @@ from pykeepalived.config.model.checkers import (
     SslGetCheck,
 )
 from pykeepalived.config.model.lvs import SslConfig
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "KeepAliveClient"
 MAX_REGEX_BODY = 1 << 20
@@ -63,6 +77,9 @@ def build_request(path: str, host: str, protocol: HttpProtocol) -> bytes:
     ).encode("latin-1")
 
 
+_DIGITS = re.compile(rb"\d+")
+
+
 def parse_status_code(head: bytes) -> int:
     """The status code of a status line (``HTTP/1.x NNN ...``), 0 if there is none."""
     line = head.split(b"\r\n", 1)[0].split(b"\n", 1)[0]
@@ -71,7 +88,7 @@ def parse_status_code(head: bytes) -> int:
     parts = line.split(None, 2)
     if len(parts) < 2:
         return 0
-    digits = re.match(rb"\d+", parts[1])
+    digits = _DIGITS.match(parts[1])
     return int(digits.group()) if digits else 0
 
 
@@ -162,6 +179,13 @@ def regex_matches(pattern: re.Pattern[bytes], url: HttpUrl, body: bytes) -> bool
     if match is None:
         return False
     return url.regex_max_offset is None or match.start() < url.regex_max_offset
+
+
+def keep_body_for(url: HttpUrl, pattern: re.Pattern[bytes] | None) -> int:
+    """How much of the body a URL's regex needs to see."""
+    if pattern is None:
+        return 0
+    return MAX_REGEX_BODY if url.regex_max_offset is None else url.regex_max_offset + 4096
 
 
 def judge(
@@ -280,6 +304,152 @@ async def _exchange(
     return response
 
 
+class _HttpExchange:
+    """One plain-HTTP attempt driven by `Reactor` callbacks: connect, send the GET, read the
+    response; each step within ``connect_timeout`` (one lazily re-armed timer)."""
+
+    __slots__ = (
+        "cancel_connect",
+        "deadline_s",
+        "done",
+        "fd",
+        "pattern",
+        "probe",
+        "reactor",
+        "reading",
+        "request",
+        "response",
+        "sock",
+        "timer",
+        "url",
+        "url_index",
+    )
+
+    def __init__(self, probe: HttpProbe, url_index: int, done: ProbeDone) -> None:
+        self.reactor = Reactor.current()
+        self.probe = probe
+        self.url_index = url_index
+        self.url = probe.check.urls[url_index]
+        self.pattern = probe.patterns[url_index]
+        self.done = done
+        self.sock: socket.socket | None = None
+        self.fd = -1
+        self.timer: TimerEntry | None = None
+        self.deadline_s = 0.0
+        self.reading = False
+        self.request = probe.requests[url_index]
+        self.response = HttpResponse(keep_body=probe.keep_body[url_index])
+        self.cancel_connect: Cancel = no_op
+        self.cancel_connect = start_connect(probe.check.conn, self._connected, probe.addr)
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _connected(self, result: socket.socket | CheckResult) -> None:
+        self.cancel_connect = no_op  # the connect is over: the socket (if any) is ours now
+        if isinstance(result, CheckResult):
+            self.done(CheckResult(False, result.reason, result.detail, None, self.url_index))
+            return
+        self.sock = result
+        self.fd = result.fileno()
+        self.deadline_s = self.reactor.time() + self.probe.timeout_s
+        self.timer = self.reactor.call_at(self.deadline_s, self._timer_fired, None)
+        self._guard(self._send)
+
+    def _send(self) -> None:
+        assert self.sock is not None
+        try:
+            sent = self.sock.send(self.request)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            self._finish(self._fail(Reason.WRITE_ERROR, f"Cannot send get request: {exc}"))
+            return
+        self.request = self.request[sent:]
+        if self.request:  # rare: wait until the rest can go (``_writable`` un-watches first)
+            self.reactor.watch(self.fd, EPOLLOUT, self._writable)
+            return
+        self.reading = True
+        self.deadline_s = self.reactor.time() + self.probe.timeout_s
+        self.reactor.watch(self.fd, EPOLLIN, self._readable)
+
+    def _writable(self, mask: int) -> None:
+        self.reactor.forget(self.fd)
+        self._guard(self._send)
+
+    def _readable(self, mask: int) -> None:
+        self._guard(self._read)
+
+    def _read(self) -> None:
+        assert self.sock is not None
+        response = self.response
+        try:
+            data = self.sock.recv(READ_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            if response.received:
+                self._finish(self._judge())
+            else:
+                self._finish(self._fail(Reason.READ_ERROR, f"Read error: {exc!r}"))
+            return
+        if not data:
+            self._finish(self._judge())
+            return
+        response.feed(data)
+        if response.complete:
+            self._finish(self._judge())
+        else:
+            self.deadline_s = self.reactor.time() + self.probe.timeout_s
+
+    def _timer_fired(self, _: object) -> None:
+        self.timer = None
+        if self.sock is None:
+            return
+        if self.reactor.time() < self.deadline_s:  # progress was made: wait for the new deadline
+            self.timer = self.reactor.call_at(self.deadline_s, self._timer_fired, None)
+            return
+        if not self.reading:
+            self._finish(self._fail(Reason.WRITE_ERROR, "Timeout WEB write"))
+        elif self.response.received:
+            self._finish(self._judge())  # judge what we have, as keepalived does
+        else:
+            self._finish(self._fail(Reason.TIMEOUT, "Timeout HTTP read"))
+
+    # -- endings -------------------------------------------------------------------------------
+    def _fail(self, reason: Reason, detail: str) -> CheckResult:
+        return CheckResult.fail(reason, detail, url_index=self.url_index)
+
+    def _judge(self) -> CheckResult:
+        self.response.finish()
+        return judge(self.url, self.response, self.pattern, self.url_index)
+
+    def _guard(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except Exception as exc:  # a bug here must not leave the checker waiting forever
+            log.exception("HTTP check of %s failed", self.probe.check.conn.connect_ip)
+            self._finish(internal_error(exc, self.url_index))
+
+    def _close(self) -> None:
+        if self.timer is not None:
+            self.reactor.cancel(self.timer)
+            self.timer = None
+        sock, self.sock = self.sock, None
+        if sock is not None:
+            self.reactor.forget(self.fd)
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def _finish(self, result: CheckResult) -> None:
+        if self.sock is None:
+            return  # already finished
+        self._close()
+        self.done(result)
+
+    def cancel(self) -> None:
+        self.cancel_connect()
+        self._close()
+
+
 class HttpProbe:
     """One GET of one of the checker's URLs per attempt."""
 
@@ -287,6 +457,23 @@ class HttpProbe:
         self.check = check
         self.ssl_context = make_ssl_context(ssl_config) if isinstance(check, SslGetCheck) else None
         self.patterns = [compile_regex(url) for url in check.urls]
+        conn = check.conn
+        self.timeout_s = conn.connect_timeout_s
+        self.addr: SockAddr | None = None if conn.bind_if else sockaddr(conn)
+        self.keep_body = [
+            keep_body_for(url, pattern)
+            for url, pattern in zip(check.urls, self.patterns, strict=True)
+        ]
+        self.requests = [
+            build_request(
+                url.path,
+                host_header(
+                    url.virtualhost or check.virtualhost, conn.connect_ip, conn.connect_port
+                ),
+                check.http_protocol,
+            )
+            for url in check.urls
+        ]
 
     @property
     def key(self) -> Hashable:
@@ -300,12 +487,16 @@ class HttpProbe:
             c.enable_sni,
         )
 
+    def begin(self, url_index: int, done: ProbeDone) -> Cancel:
+        """Plain HTTP runs on loop callbacks; SSL_GET goes through asyncio's TLS streams."""
+        if self.ssl_context is not None:
+            return begin_via_task(self.run, url_index, done)
+        return _HttpExchange(self, url_index, done).cancel
+
     async def run(self, url_index: int = 0) -> CheckResult:
         url = self.check.urls[url_index]
         pattern = self.patterns[url_index]
-        keep = 0
-        if pattern is not None:
-            keep = MAX_REGEX_BODY if url.regex_max_offset is None else url.regex_max_offset + 4096
+        keep = self.keep_body[url_index]
         response = await fetch(self.check, url, ssl_context=self.ssl_context, keep_body=keep)
         if isinstance(response, CheckResult):
             return CheckResult(False, response.reason, response.detail, None, url_index)

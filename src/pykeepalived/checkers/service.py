@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from pykeepalived.checkers.dns import DnsProbe
 from pykeepalived.checkers.events import EventLog
 from pykeepalived.checkers.file import FileWatch
 from pykeepalived.checkers.http import HttpProbe
+from pykeepalived.checkers.local_addrs import IPAddress, is_suspended, read_local_addresses
 from pykeepalived.checkers.misc import MiscProbe
 from pykeepalived.checkers.ping import PingProbe
 from pykeepalived.checkers.realserver import CheckerSlot, VirtualServerPool
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 
 STOP_SCRIPT_TIMEOUT_S = 1.0  # keepalived runs stop-time scripts with a 1 s timeout
 FILE_POLL_S = 0.5
+HA_SUSPEND_POLL_S = 0.5
+BFD_IGNORED = "BFD_CHECK not supported by pykeepalived - checker ignored"
 
 
 class ServiceEffects:
@@ -141,8 +144,14 @@ class CheckerService:
         max_concurrency: int = 512,
         bootstrap_s: float | None = None,
         jitter_fraction: float = 0.01,
+        local_addresses: Callable[[], frozenset[IPAddress]] = read_local_addresses,
+        ha_poll_s: float = HA_SUSPEND_POLL_S,
     ) -> None:
         self.config = config
+        self._local_addresses = local_addresses
+        self._ha_poll_s = ha_poll_s
+        self._ha_task: asyncio.Task[None] | None = None
+        self.ignored_checkers: list[str] = []  # BFD_CHECKs, by name
         self.options = options or RunOptions()
         self.dataplane: DataPlane = dataplane if dataplane is not None else FakeDataPlane()
         self.events = EventLog()
@@ -171,7 +180,8 @@ class CheckerService:
             for index, checker in enumerate(rs.checkers):
                 name = checker_name(vs, label, index, checker)
                 if isinstance(checker, BfdCheck):
-                    log.warning("%s: BFD_CHECK is not supported; ignored", name)
+                    log.warning("%s: %s", name, BFD_IGNORED)
+                    self.ignored_checkers.append(name)
                     continue
                 if isinstance(checker, FileCheck):
                     track = track_files.get(checker.track_file)
@@ -230,10 +240,13 @@ class CheckerService:
         self.scheduler = Scheduler(**kwargs)
         for vs in self.config.lvs.virtual_servers:
             self._start_runtime(self._build(vs, self.config))
-        self._file_task = asyncio.get_running_loop().create_task(self._poll_files())
+        loop = asyncio.get_running_loop()
+        self._file_task = loop.create_task(self._poll_files())
+        self._ha_task = loop.create_task(self._poll_ha_suspend())
 
     def _start_runtime(self, rt: _VsRuntime, *, fresh: bool = True) -> None:
         assert self.scheduler is not None
+        self._apply_suspension(rt, None)
         if fresh:
             rt.pool.start()
         self.runtimes[rt.pool.key.text] = rt
@@ -248,10 +261,11 @@ class CheckerService:
             rt.pool.stop()
 
     async def stop(self) -> None:
-        if self._file_task is not None:
-            self._file_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._file_task
+        for task in (self._file_task, self._ha_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.scheduler is not None:
             await self.scheduler.stop_all()
         if self.options.release_ipvs_on_exit:
@@ -341,6 +355,36 @@ class CheckerService:
                 self.dataplane.remove_destination(old_pool.key, old_rs.dest)
         pool._update_quorum(init=False)
 
+    # ---- ha_suspend ---------------------------------------------------------------------------
+    def _apply_suspension(self, rt: _VsRuntime, local: frozenset[IPAddress] | None) -> None:
+        """Suspend or resume ``rt``'s checkers (``local``: None reads the addresses now)."""
+        if not rt.vs.ha_suspend:
+            return
+        if local is None:
+            local = self._local_addresses()
+        suspended = is_suspended(rt.vs, local)
+        if rt.runners and rt.runners[0].suspended != suspended:
+            log.info(
+                "%s: checkers %s (ha_suspend)",
+                rt.pool.key.text,
+                "suspended" if suspended else "resumed",
+            )
+        for runner in rt.runners:
+            runner.suspended = suspended
+
+    def poll_ha_suspend_once(self) -> None:
+        suspendable = [rt for rt in self.runtimes.values() if rt.vs.ha_suspend]
+        if not suspendable:
+            return
+        local = self._local_addresses()
+        for rt in suspendable:
+            self._apply_suspension(rt, local)
+
+    async def _poll_ha_suspend(self) -> None:
+        while True:
+            await asyncio.sleep(self._ha_poll_s)
+            self.poll_ha_suspend_once()
+
     async def _poll_files(self) -> None:
         while True:
             await asyncio.sleep(FILE_POLL_S)
@@ -370,6 +414,8 @@ class CheckerService:
                 "probes_run": sched.sharer.probed if sched else 0,
                 "probes_shared": sched.sharer.shared if sched else 0,
                 "probe_errors": sched.errors if sched else 0,
+                "checks_suspended": sched.suspended_skips if sched else 0,
+                "checkers_ignored": list(self.ignored_checkers),
                 "lateness_p99_s": sched.lateness_percentile(0.99) if sched else 0.0,
             },
         }
