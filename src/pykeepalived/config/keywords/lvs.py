@@ -1085,9 +1085,11 @@ def _validate_vs(
         return vs_fwd
 
     rs_list: list[Fields] = []
+    seen: set[tuple[object, object]] = set()  # (address, port): one set lookup, not a scan
     weight_sum = 0
     for rs in vs["real_servers"]:
-        if any(o["address"] == rs["address"] and o["port"] == rs["port"] for o in rs_list):
+        key = (rs["address"], rs["port"])
+        if key in seen:
             diags.error(
                 f"VS {_vs_fmt(vs)}: real server {_rs_fmt(rs, vs)} is duplicated - removing "
                 "second rs"
@@ -1116,6 +1118,7 @@ def _validate_vs(
             )
             sorry["inhibit"] = rs["inhibit"]
         rs_list.append(rs)
+        seen.add(key)
     if sorry is not None and sorry.get("forwarding") is None:
         sorry["forwarding"] = fwd_default()
 
