@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from pykeepalived.lab.topology import run_in
 
@@ -80,6 +81,24 @@ def _wait(what: str, probe: Callable[[], bool], timeout_s: float = 30.0) -> None
     raise AssertionError(f"timed out waiting for {what}")
 
 
+METRICS_PORT = 9661
+SCRAPE = (
+    "import sys, urllib.request; "
+    "sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())"
+)
+
+
+def _metrics(lab: Lab) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """/metrics of the daemon (over --http-listen), parsed with prometheus_client's parser."""
+    url = f"http://127.0.0.1:{METRICS_PORT}/metrics"
+    text = run_in(lab.director, [sys.executable, "-c", SCRAPE, url]).stdout
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
 def _instance(status: dict[str, Any]) -> dict[str, Any]:
     instances = status.get("vrrp", {}).get("instances", [])
     return instances[0] if instances else {}
@@ -114,7 +133,7 @@ def test_reload_changing_one_weight_touches_nothing_else(lab: Lab) -> None:
             [
                 str(Path(sys.executable).with_name("pykeepalived")), "-n", "-l", "-G", "-D",
                 "-f", str(conf), "-p", str(tmp / "k.pid"), "--control-socket", str(sock),
-                "--lvs-backend", "nftables",
+                "--lvs-backend", "nftables", "--http-listen", f"127.0.0.1:{METRICS_PORT}",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -129,6 +148,7 @@ def test_reload_changing_one_weight_touches_nothing_else(lab: Lab) -> None:
                 ),
             )
             before = _status(lab, sock)
+            metrics_before = _metrics(lab)
             slots_before = _slots(lab)
             log.flush()
             log_mark = log_path.stat().st_size
@@ -141,6 +161,7 @@ def test_reload_changing_one_weight_touches_nothing_else(lab: Lab) -> None:
             )
             time.sleep(2.5)  # two more adverts and checks: room for any late side effect
             after = _status(lab, sock)
+            metrics_after = _metrics(lab)
             slots_after = _slots(lab)
             log.flush()
             tail = log_path.read_text()[log_mark:]
@@ -168,3 +189,15 @@ def test_reload_changing_one_weight_touches_nothing_else(lab: Lab) -> None:
     assert slots_after == {"198.51.100.11": 3, "198.51.100.12": 1, "198.51.100.13": 1}
     reconciled = re.findall(r"reconciled (\d+) ops", tail)
     assert reconciled == ["1"], tail[-3000:]
+
+    # /metrics follows the real events: the reload counted, adverts sent, no new transition
+    vi = (("instance", "VI_R"),)
+    ok = (("result", "ok"),)
+    reloads = "pykeepalived_config_reloads_total"
+    assert metrics_after[(reloads, ok)] == metrics_before[(reloads, ok)] + 1
+    sent = "pykeepalived_vrrp_adverts_sent_total"
+    assert metrics_after[(sent, vi)] > metrics_before[(sent, vi)]
+    master = "pykeepalived_vrrp_master_transitions_total"
+    assert metrics_after[(master, vi)] == metrics_before[(master, vi)] == 1
+    rs1 = (("rs", "[198.51.100.11]:tcp:8080"), ("vs", "[192.0.2.100]:tcp:80"))
+    assert metrics_after[("pykeepalived_rs_weight", rs1)] == 3
