@@ -65,9 +65,12 @@ if [ $BENCH = 1 ]; then $VENV/bin/python bench/reconcile.py --backend ipvs >> $O
 "
 echo "run_vm: booting $VER (timeout ${TIMEOUT_S}s)" >&2
 set +e
+# QEMU opens the console as the file /proc/self/fd/1 (truncating it when it is a regular file,
+# e.g. a CI log that already holds the host tiers' output): give it a pipe instead.
 PATH="$VENV/bin:$PATH" timeout --kill-after=30 "$TIMEOUT_S" vng --run "$KDIR/boot/vmlinuz-$VER" \
-    --disable-kvm --user root --memory "$MEMORY" --cpus 2 --rwdir "$OUT" --exec "$GUEST" >&2
-VNG_RC=$?
+    --disable-kvm --user root --memory "$MEMORY" --cpus 2 --rwdir "$OUT" --exec "$GUEST" 2>&1 \
+    | cat >&2
+VNG_RC=${PIPESTATUS[0]}
 set -e
 cat "$OUT/log" 2>/dev/null || true
 if [[ $VNG_RC == 124 ]]; then echo "run_vm: time-out after ${TIMEOUT_S}s" >&2; exit 124; fi
