@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -281,6 +282,135 @@ async def remove_address(nl: NetlinkSession, vip: VirtualAddress) -> bool:
         raise NetlinkOpError(f"addr del {vip.address}", exc.errno or errno.EIO, str(exc)) from exc
     log.info("removed %s dev %s", vip.address, vip.dev)
     return True
+
+
+# --------------------------------------------------------------------------------------------
+# The synchronous fast path (a VRRP takeover)
+
+_RTM_NEWADDR = 20
+_RTM_DELADDR = 21
+_NLMSG_ERROR = 2
+_NLM_F_REQUEST = 0x1
+_NLM_F_ACK = 0x4
+_NLM_F_EXCL = 0x200
+_NLM_F_CREATE = 0x400
+_IFA_ADDRESS = 1
+_IFA_LOCAL = 2
+_IFA_LABEL = 3
+_IFA_BROADCAST = 4
+_IFA_CACHEINFO = 6
+_IFA_FLAGS = 8
+_NETLINK_ROUTE = 0
+_ACK_TIMEOUT_S = 1.0
+
+
+def _attr(kind: int, data: bytes) -> bytes:
+    length = 4 + len(data)
+    return struct.pack("=HH", length, kind) + data + b"\0" * (-length % 4)
+
+
+def address_message(vip: VirtualAddress, index: int, *, add: bool, seq: int) -> bytes:
+    """The RTM_NEWADDR (``add``) or RTM_DELADDR netlink message for ``vip`` on ``index``.
+
+    The same attributes as :func:`add_address` / :func:`remove_address` send through pyroute2.
+    """
+    attrs = []
+    if vip.peer is not None:
+        attrs.append(_attr(_IFA_LOCAL, vip.ip.packed))
+        attrs.append(_attr(_IFA_ADDRESS, vip.peer.packed))
+    else:
+        attrs.append(_attr(_IFA_ADDRESS, vip.ip.packed))
+        if not vip.is_ipv6:
+            attrs.append(_attr(_IFA_LOCAL, vip.ip.packed))
+    scope = 0
+    flags = 0
+    if add:
+        scope = int(vip.scope)
+        flags = int(vip.ifa_flags)
+        if flags:
+            attrs.append(_attr(_IFA_FLAGS, struct.pack("=I", flags)))
+        if vip.broadcast is not None:
+            attrs.append(_attr(_IFA_BROADCAST, vip.broadcast.packed))
+        if vip.label is not None:
+            attrs.append(_attr(_IFA_LABEL, vip.label.encode() + b"\0"))
+        preferred = vip.effective_preferred_lft_s
+        if preferred is not None:
+            info = struct.pack("=IIII", preferred, INFINITY_LIFE_TIME, 0, 0)
+            attrs.append(_attr(_IFA_CACHEINFO, info))
+    body = struct.pack(
+        "=BBBBI", vip.family, vip.address.network.prefixlen, flags & 0xFF, scope, index
+    ) + b"".join(attrs)
+    msg_type = _RTM_NEWADDR if add else _RTM_DELADDR
+    nl_flags = _NLM_F_REQUEST | _NLM_F_ACK
+    if add:
+        nl_flags |= _NLM_F_CREATE | _NLM_F_EXCL
+    return struct.pack("=IHHII", 16 + len(body), msg_type, nl_flags, seq, 0) + body
+
+
+class AddressSender:
+    """VIP add/remove as one synchronous rtnetlink exchange, in the current namespace.
+
+    A VRRP takeover adds its VIPs from the timer callback itself: rtnetlink handles a request
+    inside ``sendmsg()``, so the address is in place (and the ack queued) when ``send`` returns;
+    nothing waits for the event loop, and no interface dump is needed (the caller passes the
+    ifindex). Errors are mapped as :func:`add_address` / :func:`remove_address` map them.
+    """
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_ROUTE)
+        self._sock.bind((0, 0))
+        self._sock.settimeout(_ACK_TIMEOUT_S)
+        self._seq = 0
+
+    def close(self) -> None:
+        """Close the socket."""
+        self._sock.close()
+
+    def add(self, vip: VirtualAddress, index: int) -> bool:
+        """Add ``vip`` on ``index``; True if added, False if it was there (EEXIST)."""
+        err = self._exchange(vip, index, add=True)
+        if err == errno.EEXIST:
+            log.debug("%s already on %s", vip.address, vip.dev)
+            return False
+        if err:
+            if err == errno.ENODEV:
+                raise InterfaceNotFoundError(vip.dev)
+            raise NetlinkOpError(f"addr add {vip.address} dev {vip.dev}", err)
+        log.info("added %s dev %s", vip.address, vip.dev)
+        return True
+
+    def remove(self, vip: VirtualAddress, index: int) -> bool:
+        """Remove ``vip`` from ``index``; True if removed, False if absent (EADDRNOTAVAIL)."""
+        err = self._exchange(vip, index, add=False)
+        if err == errno.EADDRNOTAVAIL:
+            log.debug("%s not on %s", vip.address, vip.dev)
+            return False
+        if err:
+            if err == errno.ENODEV:
+                raise InterfaceNotFoundError(vip.dev)
+            raise NetlinkOpError(f"addr del {vip.address} dev {vip.dev}", err)
+        log.info("removed %s dev %s", vip.address, vip.dev)
+        return True
+
+    def _exchange(self, vip: VirtualAddress, index: int, *, add: bool) -> int:
+        self._seq = self._seq % 0x7FFFFFFF + 1
+        seq = self._seq
+        op = "addr add" if add else "addr del"
+        try:
+            self._sock.send(address_message(vip, index, add=add, seq=seq))
+            while True:
+                data = self._sock.recv(65536)
+                offset = 0
+                while offset + 16 <= len(data):
+                    length, msg_type, _flags, msg_seq, _pid = struct.unpack_from(
+                        "=IHHII", data, offset
+                    )
+                    if msg_type == _NLMSG_ERROR and msg_seq == seq:
+                        (code,) = struct.unpack_from("=i", data, offset + 16)
+                        return -int(code)
+                    offset += max(16, (length + 3) & ~3)
+        except OSError as exc:
+            raise NetlinkOpError(f"{op} {vip.address}", exc.errno or errno.EIO, str(exc)) from exc
 
 
 async def has_address(nl: NetlinkSession, vip: VirtualAddress) -> bool:

@@ -303,12 +303,16 @@ async def get_link_by_index(
 
 
 async def link_index(nl: NetlinkSession, name: str) -> int:
-    """The ifindex of ``name``; InterfaceNotFoundError if there is none."""
+    """The ifindex of ``name``; InterfaceNotFoundError if there is none.
+
+    One RTM_GETLINK request for that name (pyroute2's ``link_lookup`` dumps and decodes every
+    link of the namespace, which costs milliseconds with many interfaces).
+    """
     with netlink_errors(f"link lookup {name}", ident=name):
-        found = await nl.ipr.link_lookup(ifname=name)
-    if not found:
+        msgs = await nl.ipr.link("get", ifname=name)
+    if not msgs:
         raise InterfaceNotFoundError(name)
-    return int(found[0])
+    return int(msgs[0]["index"])
 
 
 async def iter_links(nl: NetlinkSession) -> AsyncIterator[LinkInfo]:

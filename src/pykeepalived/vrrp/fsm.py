@@ -538,6 +538,7 @@ class VrrpMachine:
         self._release_master = 0
         self._pri_zero_rcvd = 0
         self._pri_zero_sent = 0
+        self._lower_prio_logged: tuple[IPAddress, int] | None = None
 
     # ---- public read-only view ------------------------------------------------------------
 
@@ -566,12 +567,19 @@ class VrrpMachine:
         """The configured priority (lowered to 254 after an address-owner conflict)."""
         return self._base_priority
 
+    @property
+    def master_address(self) -> IPAddress | None:
+        """The address of the master last heard (what receive checks compare with)."""
+        return self._master_address
+
     def next_deadline(self) -> float | None:
         """When :meth:`on_timer` must next be called (None: no timer running)."""
-        deadlines = [g.at_s for g in self._pending_garps]
-        if self._deadline_s is not None:
-            deadlines.append(self._deadline_s)
-        return min(deadlines, default=None)
+        deadline = self._deadline_s
+        if self._pending_garps:
+            garp_s = self._pending_garps[0].at_s  # kept sorted
+            if deadline is None or garp_s < deadline:
+                return garp_s
+        return deadline
 
     def describe(self) -> MachineStatus:
         """A snapshot of the machine's state for the status API."""
@@ -704,7 +712,14 @@ class VrrpMachine:
             self._goto_master(now, Reason.MASTER_DOWN_TIMER, out)
         elif self._state is State.MASTER:
             self._master_tx(now, out)
+            # The next advert is due one interval after this one was due, not after the time we
+            # got round to it: adverts re-armed from "now" drift by the wake-up latency.
+            previous = self._deadline_s
             self._init_sands(now)
+            if previous is not None and self._deadline_s is not None:
+                on_time = previous + self._adver_int_s()
+                if on_time > now:
+                    self._deadline_s = on_time
         else:  # pragma: no cover - no timer runs in INIT/FAULT/STOP
             self._deadline_s = None
 
@@ -1031,13 +1046,17 @@ class VrrpMachine:
                     self._preempt_s = now + self._cfg.preempt_delay_s
             # Held in BACKUP by a sync group or not, an advert means we want BACKUP.
             self._want_state = State.BACKUP
+            self._lower_prio_logged = None
             return False
-        logger.info(
-            "(%s) received lower priority (%d) advert from %s - discarding",
-            self._cfg.name,
-            event.priority,
-            event.source,
-        )
+        if self._lower_prio_logged != (event.source, event.priority):
+            # Logged once per sender and priority, not for every advert (100/s at 0.01 s).
+            self._lower_prio_logged = (event.source, event.priority)
+            logger.info(
+                "(%s) received lower priority (%d) advert from %s - discarding",
+                self._cfg.name,
+                event.priority,
+                event.source,
+            )
         self._next_master_reason = MasterReason.PREEMPTED
         self._master_address = event.source
         return True

@@ -1,8 +1,10 @@
 """One VRRP instance at run time: the state machine wired to sockets, addresses and scripts.
 
 :class:`InstanceRuntime` feeds its :class:`~pykeepalived.vrrp.fsm.VrrpMachine` with received
-adverts, link changes and timer expiries (``loop.call_at`` on the machine's next deadline, the
-machine's clock being ``loop.time()``), and carries out the actions it returns:
+adverts, link changes and timer expiries (the machine's next deadline armed on the worker's shared
+timerfd, :class:`~pykeepalived.vrrp.timerfd.DeadlineTimer`; the machine's clock is
+``loop.time()``; a deadline that moved later, as a backup's down timer on every advert, is
+re-armed only when the earlier one fires), and carries out the actions it returns:
 
 * adverts are encoded and sent at once, in the order the machine asks (so the first advert of a
   new master leaves before its VIPs are added, as in keepalived);
@@ -15,8 +17,15 @@ machine's clock being ``loop.time()``), and carries out the actions it returns:
   keepalived's order), removed in the reverse order when leaving MASTER;
 * VIP changes, notifies (scripts and FIFO lines) and GARP bursts go through one ordered queue
   worked by a task, so that a ``notify_master`` script sees the VIPs already installed and a
-  burst of GARPs follows the addresses it announces; a burst with ``vrrp_garp_interval`` /
-  ``vrrp_gna_interval`` spacing runs as its own task and is cancelled when the VIPs go.
+  burst of GARPs follows the addresses it announces. When that queue is idle, VIPs are added
+  or removed at once from the timer callback (one synchronous rtnetlink request per VIP,
+  :class:`~pykeepalived.net.addresses.AddressSender`, ifindex cached) and a burst whose
+  interfaces are known is sent at once: a takeover puts its VIPs up within a fraction of a
+  millisecond; notifies are still queued after them;
+* with ``vrrp_garp_interval`` / ``vrrp_gna_interval`` spacing, keepalived's ``queue_garp()`` is
+  followed: a packet goes out if the interface's spacing allows, otherwise its VIP is marked
+  pending (once: a burst of repeat x VIPs gives 1 + VIPs packets), and a task sends the
+  pending ones spaced; it is cancelled when the VIPs go.
 
 Nothing received can raise out of :meth:`InstanceRuntime.on_advert`: refusals are counted in
 :class:`~pykeepalived.vrrp.stats.VrrpStats` under keepalived's names.
@@ -28,13 +37,14 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
-from pykeepalived.net.addresses import add_address, remove_address
+from pykeepalived.net.addresses import AddressSender, VirtualAddress, add_address, remove_address
 from pykeepalived.net.links import LinkInfo, NetError, NetlinkSession, get_link
 from pykeepalived.net.routes import add_route, add_rule, remove_route, remove_rule
 from pykeepalived.notify.fifo import NotifyFifo, instance_line
@@ -80,6 +90,7 @@ from pykeepalived.vrrp.packet import (
 from pykeepalived.vrrp.sockets import VrrpSocket
 from pykeepalived.vrrp.stats import DropReason, VrrpStats
 from pykeepalived.vrrp.strict import NftFirewall, VipEntry
+from pykeepalived.vrrp.timerfd import DeadlineClient, DeadlineTimer
 from pykeepalived.vrrp.tracking import InstanceTracking, TrackingResult, TrackKind, Value
 
 __all__ = [
@@ -133,6 +144,12 @@ class InstanceServices:
     gna_interval_s: float = 0.0
     release_vips_on_exit: bool = True
     firewall: NftFirewall | None = None
+    timer: DeadlineTimer | None = None
+    """The worker's shared timerfd; None: each instance makes its own (tests)."""
+    addr_sender: AddressSender | None = None
+    """Synchronous rtnetlink VIP add/remove (the fast path); None: through ``netlink``."""
+    garp_next_s: dict[tuple[str, int], float] = dataclasses.field(default_factory=dict)
+    """Per (interface, IP version): when the next spaced GARP/NA may leave."""
 
 
 @dataclass(frozen=True)
@@ -165,8 +182,15 @@ class InstanceRuntime:
         self.source: IPAddress | None = plan.src_ip
         self.link: LinkInfo | None = None
         self._loop = services.loop
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        if services.timer is None:
+            services.timer = DeadlineTimer(services.loop)
+        self._deadlines = services.timer
+        self._deadline_client = DeadlineClient(self._on_timer)
+        self._busy = False
+        self._advert_cache: dict[int, Advertisement] = {}
+        self._vip_index: dict[str, int] = {}
+        self._garp_pending: dict[tuple[str, IPAddress], LinkInfo] = {}
+        self._garp_drain: asyncio.Task[None] | None = None
         self._ip_id = 0
         self._ah_seq = 0
         self._ah_last_seq_rx = 0
@@ -322,11 +346,10 @@ class InstanceRuntime:
             self.expectations = exp = dataclasses.replace(
                 exp, unicast_checksum_compat=ChecksumCompat.AUTO
             )
-        status = self.machine.describe()
         reason = validate(
             rx,
             exp,
-            current_master=status.master_address,
+            current_master=self.machine.master_address,
             ah_last_seq=self._ah_last_seq_rx,
         )
         self.stats.record_received(reason, rx.advert.priority)
@@ -365,6 +388,7 @@ class InstanceRuntime:
 
     def on_link(self, interface: str, up: bool) -> None:
         """The primary or a tracked interface went up or down."""
+        self._vip_index.clear()  # an interface may have been re-created with another ifindex
         if self.stopped or not self.tracking.tracks(TrackKind.INTERFACE, interface):
             return
         if up:
@@ -425,12 +449,17 @@ class InstanceRuntime:
         self._reschedule()
         self._report_group()
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = None
+    def _on_timer(self, armed_s: float) -> None:
+        """The deadline armed for ``armed_s`` came (or is at most the coalescing window away)."""
         if self.stopped:
             return
-        now = self._loop.time()
+        now = max(self._loop.time(), armed_s)
+        deadline = self.machine.next_deadline()
+        if deadline is None:
+            return
+        if deadline > now:  # the deadline moved later since it was armed (a backup's down timer)
+            self._deadlines.arm(self._deadline_client, deadline)
+            return
         actions = self.machine.on_timer(now)
         for action in actions:
             self._execute(action)
@@ -459,21 +488,15 @@ class InstanceRuntime:
         hook(self, report)
 
     def _reschedule(self) -> None:
+        """Arm the machine's next deadline; a later one than the armed one waits for it."""
         if self.stopped:
             return
         deadline = self.machine.next_deadline()
-        if deadline == self._timer_at and self._timer is not None:
-            return
-        self._cancel_timer()
         if deadline is not None:
-            self._timer_at = deadline
-            self._timer = self._loop.call_at(deadline, self._on_timer)
+            self._deadlines.arm(self._deadline_client, deadline)
 
     def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = None
-        self._timer_at = None
+        self._deadlines.disarm(self._deadline_client)
 
     def _execute(self, action: fsm.Action) -> None:
         match action:
@@ -482,18 +505,26 @@ class InstanceRuntime:
             case StateChanged():
                 self._on_state_changed(action)
             case AddVips():
-                self._enqueue("add firewall", self._add_firewall)
-                self._enqueue("add VIPs", self._add_vips)
-                self._enqueue("add routes", self._add_routes)
+                if self._idle() and not self._firewall_pending() and self._vips_now(add=True):
+                    pass  # the VIPs are in place already (see _vips_now)
+                else:
+                    self._enqueue("add firewall", self._add_firewall)
+                    self._enqueue("add VIPs", self._add_vips)
+                if self.plan.virtual_routes or self.plan.virtual_rules:
+                    self._enqueue("add routes", self._add_routes)
                 self._start_extra_garp()
             case RemoveVips():
                 self._cancel_garps()
                 self._stop_extra_garp()
-                self._enqueue("remove routes", self._remove_routes)
-                self._enqueue("remove VIPs", self._remove_vips)
+                routes = bool(self.plan.virtual_routes or self.plan.virtual_rules)
+                if routes or not self._idle() or not self._vips_now(add=False):
+                    if routes:
+                        self._enqueue("remove routes", self._remove_routes)
+                    self._enqueue("remove VIPs", self._remove_vips)
                 self._enqueue("remove firewall", self._remove_firewall)
             case SendGratuitous(kind=kind, repeat=repeat):
-                self._enqueue(f"GARP {kind.value}", lambda: self._start_garps(kind, repeat))
+                if not (self._idle() and self._garps_now(kind, repeat)):
+                    self._enqueue(f"GARP {kind.value}", lambda: self._start_garps(kind, repeat))
             case Notify(state=state, priority=priority):
                 self._enqueue(f"notify {state.name}", lambda: self._notify(state, priority))
             case NotifyMasterRxLowerPri():
@@ -530,16 +561,19 @@ class InstanceRuntime:
         plan = self.plan
         if self.sock.closed:
             return
-        advert = Advertisement(
-            version=plan.version,
-            vrid=plan.vrid,
-            priority=priority,
-            adver_int_cs=plan.machine.adver_int_cs,
-            addresses=plan.advert_addresses,
-            family=plan.family,
-            auth_type=plan.auth_type,
-            auth_data=plan.auth_data if plan.auth_type is AuthType.PASS else b"",
-        )
+        advert = self._advert_cache.get(priority)
+        if advert is None:
+            advert = Advertisement(
+                version=plan.version,
+                vrid=plan.vrid,
+                priority=priority,
+                adver_int_cs=plan.machine.adver_int_cs,
+                addresses=plan.advert_addresses,
+                family=plan.family,
+                auth_type=plan.auth_type,
+                auth_data=plan.auth_data if plan.auth_type is AuthType.PASS else b"",
+            )
+            self._advert_cache[priority] = advert
         destinations: tuple[IPAddress, ...] = plan.unicast_peers or (plan.mcast_group,)
         sent = False
         if plan.family is Family.IPV4:
@@ -595,16 +629,67 @@ class InstanceRuntime:
     async def _work(self) -> None:
         while True:
             op = await self._queue.get()
+            self._busy = True
             try:
                 result = op.run()
                 if asyncio.iscoroutine(result):
                     await result
             except asyncio.CancelledError:
+                self._busy = False
                 self._queue.task_done()
                 raise
             except Exception:
                 log.exception("(%s) %s failed", self.name, op.name)
+            self._busy = False
             self._queue.task_done()
+
+    def _idle(self) -> bool:
+        """Nothing queued or running: work may be done at once without breaking the order."""
+        return not self._busy and self._queue.empty()
+
+    def _firewall_pending(self) -> bool:
+        fw = self.services.firewall
+        return fw is not None and bool(self.firewall_entries()) and not self._firewall_set
+
+    def _vips_now(self, *, add: bool) -> bool:
+        """Add or remove every VIP synchronously (the takeover fast path).
+
+        Needs the service's :class:`AddressSender` and every VIP's ifindex (resolved with
+        ``if_nametoindex`` once, forgotten on link events); False (nothing done) otherwise,
+        and the ordered queue does the work.
+        """
+        sender = self.services.addr_sender
+        plan = self.plan
+        if sender is None:
+            return False
+        vips = (*plan.vips, *plan.evips)
+        if not vips:
+            return True
+        indexes: list[int] = []
+        for vip in vips:
+            index = self._vip_index.get(vip.dev)
+            if index is None:
+                try:
+                    index = socket.if_nametoindex(vip.dev)
+                except OSError:
+                    return False
+                self._vip_index[vip.dev] = index
+            indexes.append(index)
+        log.info("(%s) %s VIPs.", self.name, "setting" if add else "removing")
+        for vip, index in zip(vips, indexes, strict=True):
+            self._vip_op(sender, vip, index, add=add)
+        return True
+
+    def _vip_op(self, sender: AddressSender, vip: VirtualAddress, index: int, *, add: bool) -> None:
+        try:
+            if add:
+                sender.add(vip, index)
+            else:
+                sender.remove(vip, index)
+        except NetError as exc:
+            self._vip_index.pop(vip.dev, None)
+            verb = "add" if add else "remove"
+            log.error("(%s) cannot %s %s dev %s: %s", self.name, verb, vip.address, vip.dev, exc)
 
     async def _add_vips(self) -> None:
         plan = self.plan
@@ -706,24 +791,46 @@ class InstanceRuntime:
         for task in list(self._garp_tasks):
             task.cancel()
         self._garp_tasks.clear()
+        self._garp_pending.clear()
+        self._garp_drain = None
+
+    def _garp_targets(self, kind: GarpKind, repeat: int) -> tuple[list[tuple[str, IPAddress]], int]:
+        if kind is GarpKind.SOURCE_ADDRESS:
+            targets = [(self.interface, self.source)] if self.source is not None else []
+            return targets, 1
+        return [(v.dev, v.ip) for v in (*self.plan.vips, *self.plan.evips)], repeat
+
+    def _garps_now(self, kind: GarpKind, repeat: int) -> bool:
+        """Send (or queue, when spaced) the burst at once if every interface is known."""
+        if self.services.garp is None or repeat <= 0:
+            return True
+        targets, repeat = self._garp_targets(kind, repeat)
+        cache = self.services.link_cache
+        links: dict[str, LinkInfo] = {}
+        for dev, _ip in targets:
+            link = cache.get(dev)
+            if link is None:
+                return False
+            links[dev] = link
+        self._garps_with(targets, links, repeat)
+        return True
 
     async def _start_garps(self, kind: GarpKind, repeat: int) -> None:
         if self.services.garp is None or repeat <= 0:
             return
-        targets: list[tuple[str, IPAddress]]
-        if kind is GarpKind.SOURCE_ADDRESS:
-            targets = [(self.interface, self.source)] if self.source is not None else []
-            repeat = 1
-        else:
-            targets = [(v.dev, v.ip) for v in (*self.plan.vips, *self.plan.evips)]
-        if not targets:
-            return
+        targets, repeat = self._garp_targets(kind, repeat)
         links: dict[str, LinkInfo] = {}
         for dev in {dev for dev, _ in targets}:
             link = self.services.link_cache.get(dev) or await self._get_link(dev)
-            if link is not None and not link.noarp and link.mac:
+            if link is not None:
                 links[dev] = link
-        targets = [(dev, ip) for dev, ip in targets if dev in links]
+        self._garps_with(targets, links, repeat)
+
+    def _garps_with(
+        self, targets: list[tuple[str, IPAddress]], links: dict[str, LinkInfo], repeat: int
+    ) -> None:
+        usable = {dev: link for dev, link in links.items() if not link.noarp and link.mac}
+        targets = [(dev, ip) for dev, ip in targets if dev in usable]
         if not targets:
             return
         for dev in sorted({dev for dev, _ in targets}):
@@ -735,11 +842,11 @@ class InstanceRuntime:
             )
         spaced = self.services.garp_interval_s > 0 or self.services.gna_interval_s > 0
         if not spaced:
-            self._send_burst(targets, links, repeat)
+            self._send_burst(targets, usable, repeat)
             return
-        task = self._loop.create_task(self._spaced_burst(targets, links, repeat))
-        self._garp_tasks.add(task)
-        task.add_done_callback(self._garp_tasks.discard)
+        for _ in range(repeat):
+            for dev, ip in targets:
+                self._spaced_one(dev, ip, usable[dev])
 
     def _send_one(self, dev: str, ip: IPAddress, link: LinkInfo) -> None:
         garp = self.services.garp
@@ -753,19 +860,53 @@ class InstanceRuntime:
             for dev, ip in targets:
                 self._send_one(dev, ip, links[dev])
 
-    async def _spaced_burst(
-        self, targets: list[tuple[str, IPAddress]], links: dict[str, LinkInfo], repeat: int
-    ) -> None:
-        for _ in range(repeat):
-            for dev, ip in targets:
-                self._send_one(dev, ip, links[dev])
-                gap = (
-                    self.services.garp_interval_s
-                    if isinstance(ip, IPv4Address)
-                    else self.services.gna_interval_s
-                )
-                if gap > 0:
-                    await asyncio.sleep(gap)
+    def _gap_s(self, ip: IPAddress) -> float:
+        if isinstance(ip, IPv4Address):
+            return self.services.garp_interval_s
+        return self.services.gna_interval_s
+
+    def _spaced_one(self, dev: str, ip: IPAddress, link: LinkInfo) -> None:
+        """keepalived's ``queue_garp()``: send now if the interface allows, else mark pending.
+
+        A VIP already pending is not queued twice, so a burst of ``repeat`` x VIPs collapses
+        to 1 + VIPs packets spaced by ``vrrp_garp_interval`` / ``vrrp_gna_interval``.
+        """
+        if (dev, ip) in self._garp_pending:
+            return
+        key = (dev, ip.version)
+        now = self._loop.time()
+        if now >= self.services.garp_next_s.get(key, 0.0):
+            self._send_one(dev, ip, link)
+            self.services.garp_next_s[key] = now + self._gap_s(ip)
+            return
+        self._garp_pending[(dev, ip)] = link
+        if self._garp_drain is None:
+            task = self._loop.create_task(self._drain_garps())
+            self._garp_drain = task
+            self._garp_tasks.add(task)
+            task.add_done_callback(self._garp_tasks.discard)
+
+    async def _drain_garps(self) -> None:
+        """Send the pending GARP/NAs as their interfaces' spacing allows."""
+        try:
+            pending = self._garp_pending
+            next_s = self.services.garp_next_s
+            while pending:
+                now = self._loop.time()
+                due = min(next_s.get((dev, ip.version), 0.0) for dev, ip in pending)
+                if due > now:
+                    await asyncio.sleep(due - now)
+                    continue
+                for (dev, ip), link in list(pending.items()):
+                    key = (dev, ip.version)
+                    now = self._loop.time()
+                    if now >= next_s.get(key, 0.0):
+                        del pending[(dev, ip)]
+                        self._send_one(dev, ip, link)
+                        next_s[key] = now + self._gap_s(ip)
+        finally:
+            if self._garp_drain is asyncio.current_task():
+                self._garp_drain = None
 
     # ---- notifies ------------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ from typing import Any
 from pykeepalived.config.model import Config
 from pykeepalived.config.model.vrrp import VrrpConfig
 from pykeepalived.daemon.service import RunOptions
-from pykeepalived.net.addresses import add_address, remove_address, remove_stale
+from pykeepalived.net.addresses import AddressSender, add_address, remove_address, remove_stale
 from pykeepalived.net.links import IfFlag, LinkInfo, NetError, NetlinkSession, link_index
 from pykeepalived.net.routes import add_route, add_rule, remove_route, remove_rule
 from pykeepalived.net.vmac import create_vmac, delete_link
@@ -79,6 +79,7 @@ from pykeepalived.vrrp.sockets import (
 from pykeepalived.vrrp.stats import VrrpStats
 from pykeepalived.vrrp.strict import NftFirewall
 from pykeepalived.vrrp.sync_group import GroupOutput, MemberView, SyncGroupCoordinator
+from pykeepalived.vrrp.timerfd import DeadlineTimer
 from pykeepalived.vrrp.track_io import FileWatcher, LinkMonitor, ProcessWatcher, ScriptRunner
 from pykeepalived.vrrp.tracking import ScriptStatus, TrackKind, Value
 
@@ -125,6 +126,8 @@ class VrrpService:
         self._launcher = ScriptLauncher()
         self._fifos: list[NotifyFifo] = []
         self._services: InstanceServices | None = None
+        self._timer: DeadlineTimer | None = None
+        self._addr_sender: AddressSender | None = None
         self._link_task: asyncio.Task[None] | None = None
         self._start_task: asyncio.Task[None] | None = None
         self._monitor = LinkMonitor(self._on_link_event)
@@ -157,6 +160,13 @@ class VrrpService:
         except OSError as exc:
             log.error("cannot open the gratuitous ARP socket: %s", exc)
         self._open_fifos()
+        self._timer = DeadlineTimer(loop)
+        self._addr_sender = None
+        if self._netlink.netns is None:
+            try:
+                self._addr_sender = AddressSender()
+            except OSError as exc:
+                log.warning("cannot open the rtnetlink address socket: %s", exc)
         self._services = InstanceServices(
             loop=loop,
             netlink=self._netlink,
@@ -168,6 +178,8 @@ class VrrpService:
             gna_interval_s=self.settings.gna_interval_s,
             release_vips_on_exit=self.run_options.release_vips_on_exit,
             firewall=self._firewall,
+            timer=self._timer,
+            addr_sender=self._addr_sender,
         )
         self._check_scripts(self.config.vrrp)
         plans = self._plans(self.config)
@@ -233,6 +245,12 @@ class VrrpService:
             self._monitor.close(asyncio.get_running_loop())
             self._monitor_open = False
         self._netlink.close()
+        if self._timer is not None:
+            self._timer.close()
+            self._timer = None
+        if self._addr_sender is not None:
+            self._addr_sender.close()
+            self._addr_sender = None
 
     async def reload(self, config: Config) -> None:
         """Apply ``config``: unchanged instances keep running, others are replaced.
