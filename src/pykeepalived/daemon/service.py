@@ -10,6 +10,9 @@ from typing import Any, Protocol
 
 from pykeepalived.config.model import Config
 
+RESPAWN_ENV = "PYKEEPALIVED_RESPAWNED"
+"""Set by the supervisor in the environment of a worker that replaces one that died."""
+
 
 @dataclass(frozen=True)
 class RunOptions:

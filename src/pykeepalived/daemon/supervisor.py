@@ -47,6 +47,7 @@ from pykeepalived.control.api import ControlServer
 from pykeepalived.control.status import DaemonInfo, WorkerInfo, build_status
 from pykeepalived.daemon import dumps, pidfile, sdnotify
 from pykeepalived.daemon.channel import STREAM_LIMIT, Channel
+from pykeepalived.daemon.service import RESPAWN_ENV
 from pykeepalived.daemon.workers import EXIT_CONFIG, first_error
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,12 @@ class Supervisor:
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = dict(os.environ if self.worker_env is None else self.worker_env)
         env.pop(sdnotify.ENV, None)
+        if worker.restarts:
+            # the worker died and is started again: the VRRP service keeps the masters whose
+            # VIPs are still installed (VrrpService._masters_before_crash)
+            env[RESPAWN_ENV] = "1"
+        else:
+            env.pop(RESPAWN_ENV, None)
         try:
             worker.proc = await asyncio.create_subprocess_exec(
                 *self._worker_argv(worker.spec, child_sock.fileno()),

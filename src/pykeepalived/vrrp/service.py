@@ -43,8 +43,14 @@ from typing import Any
 
 from pykeepalived.config.model import Config
 from pykeepalived.config.model.vrrp import VrrpConfig
-from pykeepalived.daemon.service import RunOptions
-from pykeepalived.net.addresses import AddressSender, add_address, remove_address, remove_stale
+from pykeepalived.daemon.service import RESPAWN_ENV, RunOptions
+from pykeepalived.net.addresses import (
+    AddressSender,
+    add_address,
+    has_address,
+    remove_address,
+    remove_stale,
+)
 from pykeepalived.net.links import IfFlag, LinkInfo, NetError, NetlinkSession, link_index
 from pykeepalived.net.routes import add_route, add_rule, remove_route, remove_rule
 from pykeepalived.net.vmac import create_vmac, delete_link
@@ -130,6 +136,7 @@ class VrrpService:
         self._addr_sender: AddressSender | None = None
         self._link_task: asyncio.Task[None] | None = None
         self._start_task: asyncio.Task[None] | None = None
+        self._resumed: set[str] = set()  # masters kept across a respawn (_masters_before_crash)
         self._monitor = LinkMonitor(self._on_link_event)
         self._monitor_open = False
         self._scripts: dict[str, ScriptRunner] = {}
@@ -183,7 +190,8 @@ class VrrpService:
         )
         self._check_scripts(self.config.vrrp)
         plans = self._plans(self.config)
-        await self._remove_leftovers(plans)
+        self._resumed = await self._masters_before_crash(plans)
+        await self._remove_leftovers([p for p in plans if p.name not in self._resumed])
         await self._add_static(self.config.vrrp)
         try:
             self._monitor.open(loop)
@@ -200,7 +208,7 @@ class VrrpService:
             self._start_task = loop.create_task(self._start_later(runtimes, delay))
         else:
             for rt in runtimes:
-                await rt.start(self._values())
+                await rt.start(self._values(), reload_master=rt.name in self._resumed)
             self._refresh_groups()
 
     async def stop(self) -> None:
@@ -411,6 +419,30 @@ class VrrpService:
                 " There are insecure scripts." if insecure_seen else "",
             )
 
+    async def _masters_before_crash(self, plans: Iterable[InstancePlan]) -> set[str]:
+        """Instances that were MASTER when the previous VRRP worker died.
+
+        Only for a worker the supervisor respawned (``RESPAWN_ENV``): an instance whose VIPs
+        are all still installed was MASTER, and it resumes as MASTER at once (advertising,
+        VIPs kept) instead of removing them and waiting Master_Down_Interval in BACKUP, which
+        would hand the VIPs to a peer and back. A fresh start still removes leftovers.
+        """
+        if os.environ.get(RESPAWN_ENV) != "1":
+            return set()
+        resumed: set[str] = set()
+        for plan in plans:
+            if plan.vmac is not None or not plan.vips:
+                continue
+            try:
+                present = [await has_address(self._netlink, vip) for vip in plan.vips]
+            except NetError as exc:
+                log.warning("(%s) cannot check its VIPs after a respawn: %s", plan.name, exc)
+                continue
+            if all(present):
+                log.info("(%s) VIPs still installed after a respawn: resuming as MASTER", plan.name)
+                resumed.add(plan.name)
+        return resumed
+
     async def _remove_leftovers(self, plans: Iterable[InstancePlan]) -> None:
         vips = [v for p in plans for v in (*p.vips, *p.evips) if p.vmac is None]
         if not vips:
@@ -549,7 +581,7 @@ class VrrpService:
         await asyncio.sleep(delay_s)
         for rt in runtimes:
             if not rt.stopped:
-                await rt.start(self._values())
+                await rt.start(self._values(), reload_master=rt.name in self._resumed)
         self._refresh_groups()
 
     def _open_fifos(self) -> None:
