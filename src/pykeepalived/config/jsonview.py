@@ -11,6 +11,7 @@ import ipaddress
 from typing import Any
 
 from pykeepalived.config.errors import Location
+from pykeepalived.config.model.common import map_values
 
 SECRET_FIELDS = frozenset({"auth_pass", "password"})
 MASK = "********"
@@ -62,18 +63,8 @@ def to_jsonable(obj: Any, *, show_secrets: bool = False, locations: bool = False
 
 def mask_secrets(obj: Any) -> Any:
     """A copy of a model object with every secret field replaced by the mask."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        changes: dict[str, Any] = {}
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
-            if f.name in SECRET_FIELDS and isinstance(value, str) and value:
-                changes[f.name] = MASK
-            else:
-                masked = mask_secrets(value)
-                if masked is not value:
-                    changes[f.name] = masked
-        return dataclasses.replace(obj, **changes) if changes else obj
-    if isinstance(obj, tuple):
-        items = tuple(mask_secrets(v) for v in obj)
-        return items if any(a is not b for a, b in zip(items, obj, strict=True)) else obj
-    return obj
+
+    def leaf(name: str | None, value: Any) -> Any:
+        return MASK if name in SECRET_FIELDS and isinstance(value, str) and value else value
+
+    return map_values(obj, leaf)

@@ -18,6 +18,7 @@ from typing import Any
 
 from pykeepalived.config.model import Config
 from pykeepalived.config.model.checkers import CheckerCommon
+from pykeepalived.config.model.common import map_values
 from pykeepalived.config.model.lvs import (
     AddressService,
     Forwarding,
@@ -65,18 +66,7 @@ def _move_address(value: Any) -> Any:
 
 def move_to_lab_network(obj: Any) -> Any:
     """A copy of a model object with every seed-network address moved to the lab network."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        changes = {}
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
-            moved = move_to_lab_network(value)
-            if moved is not value:
-                changes[f.name] = moved
-        return dataclasses.replace(obj, **changes) if changes else obj
-    if isinstance(obj, tuple):
-        items = tuple(move_to_lab_network(v) for v in obj)
-        return items if any(a is not b for a, b in zip(items, obj, strict=True)) else obj
-    return _move_address(obj)
+    return map_values(obj, lambda _name, value: _move_address(value))
 
 
 # ---- forwarding -----------------------------------------------------------------------------

@@ -8,8 +8,11 @@ line are the user and group to run it as.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["QuoteError", "Script", "quote_word", "split_quoted_escaped", "split_script_words"]
 
@@ -196,3 +199,27 @@ def _safe_split(text: str) -> list[str]:
         return split_quoted_escaped(text)
     except QuoteError:
         return []
+
+
+def map_values(obj: Any, leaf: Callable[[str | None, Any], Any]) -> Any:
+    """A copy of a model object with ``leaf(field_name, value)`` applied to every plain value.
+
+    Dataclasses and tuples are walked (a tuple's items get ``None`` as their field name); a
+    branch whose values all come back unchanged (``is``) is returned as it was, so untouched
+    parts of the model are shared, not copied.
+    """
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes: dict[str, Any] = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value) or isinstance(value, tuple):
+                new = map_values(value, leaf)
+            else:
+                new = leaf(f.name, value)
+            if new is not value:
+                changes[f.name] = new
+        return dataclasses.replace(obj, **changes) if changes else obj
+    if isinstance(obj, tuple):
+        items = tuple(map_values(v, leaf) for v in obj)
+        return items if any(a is not b for a, b in zip(items, obj, strict=True)) else obj
+    return leaf(None, obj)
