@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pykeepalived.config.errors import Diagnostics, Location
+from pykeepalived.config.errors import Diagnostics
 from pykeepalived.config.model.common import QuoteError
 from pykeepalived.config.tree import Node
 
@@ -384,14 +384,101 @@ def check_true_false(text: str) -> bool | None:
 
 
 # --------------------------------------------------------------------------- handler factories
+#
+# Most keywords differ only in the field they set, how their value is read and keepalived's
+# message for a bad value. Such messages are ``str.format`` templates: ``{value}`` is the word
+# given, ``{name}`` the name of the block being read (``fields["name"]``).
+
+ArgReader = Callable[[Node, ParseContext], int | None]
+"""Reads the number at ``node.args[0]``, reporting keepalived's own message; ``None``: bad."""
+
+
+def unsigned_arg(lo: int, hi: int) -> ArgReader:
+    """`read_unsigned_strvec` within ``[lo, hi]``."""
+    return lambda node, ctx: read_unsigned_strvec(node, ctx, 0, lo, hi)
+
+
+def int_arg(lo: int, hi: int) -> ArgReader:
+    """`read_int_strvec` within ``[lo, hi]``."""
+    return lambda node, ctx: read_int_strvec(node, ctx, 0, lo, hi)
+
+
+def decimal_arg(lo: int, hi: int, *, places: int) -> ArgReader:
+    """`read_decimal_unsigned_strvec`: a count of ``10**-places`` within ``[lo, hi]``."""
+    return lambda node, ctx: read_decimal_unsigned_strvec(node, ctx, 0, lo, hi, places=places)
+
+
+def timer_arg(lo_us: int = 0, hi_us: int = TIMER_MAX_US) -> ArgReader:
+    """`read_timer`: microseconds within ``[lo_us, hi_us]``."""
+    return lambda node, ctx: read_timer(node, ctx, 0, lo_us, hi_us)
+
+
+def format_message(template: str, node: Node, fields: Fields) -> str:
+    """``template`` with ``{value}`` (the first word after the keyword) and ``{name}``."""
+    return template.format(value=node.args[0] if node.args else "", name=fields.get("name"))
+
+
+def set_value(key: str, value: object = True) -> Handler:
+    """A keyword that sets ``fields[key]`` to ``value`` (any words after it are ignored)."""
+
+    def handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
+        fields[key] = value
+
+    return handler
+
+
+def number(
+    key: str,
+    read: ArgReader,
+    invalid: str,
+    *,
+    default: int | None = None,
+    zero: str | None = None,
+    convert: Callable[[int], Any] | None = None,
+) -> Handler:
+    """``keyword NUMBER``: ``read``'s value, through ``convert``, into ``fields[key]``.
+
+    No number aborts the read (keepalived's message). A bad one gets the reader's message,
+    then ``invalid``; the field keeps its value, or is set to ``default`` if one is given.
+    ``zero``: the message for 0, which is then taken as 1.
+    """
+
+    def handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
+        if not require_args(node, 1, ctx):
+            return
+        value = read(node, ctx)
+        if value is None:
+            ctx.diags.error(format_message(invalid, node, fields), node.location)
+            if default is None:
+                return
+            value = default
+        elif value == 0 and zero is not None:
+            ctx.diags.error(format_message(zero, node, fields), node.location)
+            value = 1
+        fields[key] = value if convert is None else convert(value)
+
+    return handler
+
+
+def opt_bool(key: str, invalid: str, *, default: bool = True) -> Handler:
+    """``keyword [<BOOL>]``: no word sets ``default``; a bad word is reported with ``invalid``
+    and ignored."""
+
+    def handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
+        if not node.args:
+            fields[key] = default
+            return
+        value = check_true_false(node.args[0])
+        if value is None:
+            ctx.diags.error(format_message(invalid, node, fields), node.location)
+            return
+        fields[key] = value
+
+    return handler
 
 
 def ignored(node: Node, fields: Fields, ctx: ParseContext) -> None:
     """Accepted and without effect (keepalived keeps such keywords for compatibility)."""
-
-
-def location_of(node: Node) -> Location:
-    return node.location
 
 
 # --------------------------------------------------------------------------- subsystems

@@ -7,8 +7,8 @@
 known (keepalived's ``validate_check_config()`` defaults), and `render_checker` writes it back,
 leaving out what would be inherited anyway.
 
-Also here: number readers with 2.2.7's exact messages (see `read_unsigned`, `read_timer_us`)
-and the address/hex helpers the LVS keywords share.
+Also here: the timer/address/hex helpers the LVS keywords share (the number readers with
+2.2.7's exact messages, and the handler factories built on them, are in `base`).
 """
 
 from __future__ import annotations
@@ -29,12 +29,13 @@ from pykeepalived.config.keywords.base import (
     Keyword,
     KeywordTable,
     ParseContext,
-    check_true_false,
+    number,
+    opt_bool,
     read_int_strvec,
-    read_timer,
-    read_unsigned_strvec,
     report_quote_error,
     require_args,
+    timer_arg,
+    unsigned_arg,
 )
 from pykeepalived.config.model.checkers import (
     DNS_DEFAULT_NAME,
@@ -68,8 +69,8 @@ from pykeepalived.config.tree import Node
 
 # =========================================================================== number readers
 #
-# The readers with keepalived's messages are `base.read_unsigned_strvec`, `base.read_timer`,
-# ...; timers are kept in microseconds while reading and in float seconds in the model.
+# The readers with keepalived's messages (and `number`, `opt_bool`, ...) are in `base`;
+# timers are kept in microseconds while reading and in float seconds in the model.
 
 UINT_MAX = UINT32_MAX
 INT_MAX = INT32_MAX
@@ -92,16 +93,6 @@ def format_timer(value_s: float) -> str:
     if not frac:
         return str(whole)
     return f"{whole}.{frac:06d}".rstrip("0")
-
-
-def read_opt_bool(node: Node, ctx: ParseContext, message: str) -> bool | None:
-    """``keyword [<BOOL>]``: no argument means true; ``message`` has ``{}`` for the bad word."""
-    if not node.args:
-        return True
-    value = check_true_false(node.args[0])
-    if value is None:
-        ctx.diags.error(message.format(node.args[0]), node.location)
-    return value
 
 
 # =========================================================================== text helpers
@@ -273,55 +264,36 @@ def _conn(ch: CheckerFields) -> Fields:
     return conn
 
 
-def _h_connect_ip(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    addr = parse_ip(node.args[0])
-    conn = _conn(ch)
-    if addr is None:
-        ctx.diags.error(f"Invalid connect_ip address {node.args[0]} - ignoring", node.location)
-        return
-    bindto = conn.get("bindto")
-    if bindto is not None and bindto.version != addr.version:
-        ctx.diags.error(
-            f"connect_ip address {node.args[0]} does not match address family of bindto - skipping",
-            node.location,
-        )
-        conn.pop("connect_ip", None)
-        return
-    conn["connect_ip"] = addr
+def _in_conn(handler: Handler) -> Handler:
+    """``handler`` applied to the checker's connection options instead of the checker."""
+    return lambda node, ch, ctx: handler(node, _conn(ch), ctx)
 
 
-def _h_bindto(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    addr = parse_ip(node.args[0])
-    conn = _conn(ch)
-    if addr is None:
-        ctx.diags.error(f"Invalid bindto address {node.args[0]} - ignoring", node.location)
-        return
-    dst = conn.get("connect_ip")
-    if dst is not None and dst.version != addr.version:
-        ctx.diags.error(
-            f"bindto address {node.args[0]} does not match address family of connect_ip - skipping",
-            node.location,
-        )
-        conn.pop("bindto", None)
-        return
-    conn["bindto"] = addr
+def _conn_address(key: str, other: str) -> Handler:
+    """``connect_ip``/``bindto ADDRESS``: it must be of the family of the ``other`` one."""
 
-
-def _port_handler(name: str, what: str) -> Handler:
-    def handler(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
+    def handler(node: Node, conn: Fields, ctx: ParseContext) -> None:
         if not require_args(node, 1, ctx):
             return
-        value = read_unsigned_strvec(node, ctx, 0, 1, 65535)
-        if value is None:
-            ctx.diags.error(f"Invalid checker {what} '{node.args[0]}'", node.location)
+        addr = parse_ip(node.args[0])
+        if addr is None:
+            ctx.diags.error(f"Invalid {key} address {node.args[0]} - ignoring", node.location)
             return
-        _conn(ch)[name] = value
+        given = conn.get(other)
+        if given is not None and given.version != addr.version:
+            ctx.diags.error(
+                f"{key} address {node.args[0]} does not match address family of {other} - skipping",
+                node.location,
+            )
+            conn.pop(key, None)
+            return
+        conn[key] = addr
 
-    return handler
+    return _in_conn(handler)
+
+
+def _port(key: str) -> Handler:
+    return _in_conn(number(key, unsigned_arg(1, 65535), f"Invalid checker {key} '{{value}}'"))
 
 
 def _h_bind_if(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
@@ -333,88 +305,59 @@ def _h_bind_if(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
     _conn(ch)["bind_if"] = node.args[0]
 
 
-def _h_connect_timeout(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_timer(node, ctx, 0, 1, UINT_MAX)
-    if value is None:
-        ctx.diags.error(f"connect_timeout {node.args[0]} invalid - ignoring", node.location)
-        return
-    _conn(ch)["connect_timeout_us"] = value
-
-
-def _h_fwmark(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
-    if value is None:
-        ctx.diags.error(f"Invalid fwmark connection value '{node.args[0]}'", node.location)
-        return
-    _conn(ch)["fwmark"] = value
-
-
-def _h_retry(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
-    if value is None:
-        ctx.diags.error(f"Invalid retry connection value '{node.args[0]}'", node.location)
-        return
-    ch["retry"] = value
-
-
-def _timer_handler(name: str, lo_us: int, message: str) -> Handler:
-    def handler(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
-        if not require_args(node, 1, ctx):
-            return
-        value = read_timer(node, ctx, 0, lo_us, TIMER_MAX_US)
-        if value is None:
-            ctx.diags.error(message.format(node.args[0]), node.location)
-            return
-        ch[name] = value
-
-    return handler
-
-
-def _bool_handler(name: str, message: str) -> Handler:
-    def handler(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
-        value = read_opt_bool(node, ctx, message)
-        if value is not None:
-            ch[name] = value
-
-    return handler
-
-
 def _conn_keywords() -> list[Keyword]:
     return [
-        Keyword("connect_ip", _h_connect_ip),
-        Keyword("connect_port", _port_handler("connect_port", "connect_port")),
-        Keyword("bindto", _h_bindto),
-        Keyword("bind_port", _port_handler("bind_port", "bind_port")),
+        Keyword("connect_ip", _conn_address("connect_ip", "bindto")),
+        Keyword("connect_port", _port("connect_port")),
+        Keyword("bindto", _conn_address("bindto", "connect_ip")),
+        Keyword("bind_port", _port("bind_port")),
         Keyword("bind_if", _h_bind_if),
-        Keyword("connect_timeout", _h_connect_timeout),
-        Keyword("fwmark", _h_fwmark),
+        Keyword(
+            "connect_timeout",
+            _in_conn(
+                number(
+                    "connect_timeout_us",
+                    timer_arg(1, UINT_MAX),
+                    "connect_timeout {value} invalid - ignoring",
+                )
+            ),
+        ),
+        Keyword(
+            "fwmark",
+            _in_conn(
+                number(
+                    "fwmark", unsigned_arg(0, UINT_MAX), "Invalid fwmark connection value '{value}'"
+                )
+            ),
+        ),
     ]
 
 
 def _common_keywords() -> list[Keyword]:
     return [
-        Keyword("retry", _h_retry),
+        Keyword(
+            "retry",
+            number("retry", unsigned_arg(0, UINT_MAX), "Invalid retry connection value '{value}'"),
+        ),
         Keyword(
             "delay_before_retry",
-            _timer_handler(
-                "delay_before_retry_us", 0, "Invalid delay_before_retry connection value '{}'"
+            number(
+                "delay_before_retry_us",
+                timer_arg(0),
+                "Invalid delay_before_retry connection value '{value}'",
             ),
         ),
-        Keyword("warmup", _timer_handler("warmup_us", 0, "Invalid warmup connection value '{}'")),
+        Keyword(
+            "warmup", number("warmup_us", timer_arg(0), "Invalid warmup connection value '{value}'")
+        ),
         Keyword(
             "delay_loop",
-            _timer_handler("delay_loop_us", 1, "delay_loop '{}' is invalid - ignoring"),
+            number("delay_loop_us", timer_arg(1), "delay_loop '{value}' is invalid - ignoring"),
         ),
-        Keyword("alpha", _bool_handler("alpha", "Invalid alpha parameter {}")),
+        Keyword("alpha", opt_bool("alpha", "Invalid alpha parameter {value}")),
         Keyword(
             "log_all_failures",
-            _bool_handler("log_all_failures", "Invalid log_all_failures parameter {}"),
+            opt_bool("log_all_failures", "Invalid log_all_failures parameter {value}"),
         ),
     ]
 
@@ -432,15 +375,12 @@ def _check_conn_opts(ch: CheckerFields, rs: Fields, ctx: ParseContext, where: Lo
 # --------------------------------------------------------------------------- HTTP_GET / SSL_GET
 
 
+_nb_get_retry = number("retry", unsigned_arg(0, UINT_MAX), "Invalid nb_get_retry value '{value}'")
+
+
 def _h_nb_get_retry(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
     ctx.diags.error("nb_get_retry is deprecated - please use 'retry'", node.location)
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
-    if value is None:
-        ctx.diags.error(f"Invalid nb_get_retry value '{node.args[0]}'", node.location)
-        return
-    ch["retry"] = value
+    _nb_get_retry(node, ch, ctx)
 
 
 def _h_http_virtualhost(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
@@ -671,10 +611,10 @@ def _http_table(block: str) -> KeywordTable:
             Keyword("nb_get_retry", _h_nb_get_retry),
             Keyword("virtualhost", _h_http_virtualhost),
             Keyword("http_protocol", _h_http_protocol),
-            Keyword("enable_sni", _bool_handler("enable_sni", "Invalid enable_sni parameter {}")),
+            Keyword("enable_sni", opt_bool("enable_sni", "Invalid enable_sni parameter {value}")),
             Keyword(
                 "fast_recovery",
-                _bool_handler("fast_recovery", "Invalid fast_recovery parameter {}"),
+                opt_bool("fast_recovery", "Invalid fast_recovery parameter {value}"),
             ),
             Keyword("url", _h_url),
         ],
@@ -706,16 +646,6 @@ def _h_misc_path(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
         ch["script_text"] = words[0]
 
 
-def _h_misc_timeout(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX // TIMER_HZ)
-    if value is None:
-        ctx.diags.error(f"Invalid misc_timeout value '{node.args[0]}'", node.location)
-        return
-    ch["misc_timeout"] = value
-
-
 def _h_misc_dynamic(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
     ch["dynamic"] = True
 
@@ -739,7 +669,14 @@ MISC_KEYWORDS = KeywordTable(
     [
         *_common_keywords(),
         Keyword("misc_path", _h_misc_path),
-        Keyword("misc_timeout", _h_misc_timeout),
+        Keyword(
+            "misc_timeout",
+            number(
+                "misc_timeout",
+                unsigned_arg(0, UINT_MAX // TIMER_HZ),
+                "Invalid misc_timeout value '{value}'",
+            ),
+        ),
         Keyword("misc_dynamic", _h_misc_dynamic),
         Keyword("user", _h_misc_user),
     ],
@@ -865,22 +802,6 @@ def _h_udp_require_reply(node: Node, ch: CheckerFields, ctx: ParseContext) -> No
     ch["reply_data"], ch["reply_mask"] = parsed
 
 
-def _udp_length_handler(name: str, which: str) -> Handler:
-    def handler(node: Node, ch: CheckerFields, ctx: ParseContext) -> None:
-        if not require_args(node, 1, ctx):
-            return
-        value = read_unsigned_strvec(node, ctx, 0, 0, 65535)
-        if value is None:
-            ctx.diags.error(
-                f"UDP_CHECK {which} length {node.args[0]} not valid - must be between 0 & 65535",
-                node.location,
-            )
-            return
-        ch[name] = value
-
-    return handler
-
-
 UDP_KEYWORDS = KeywordTable(
     "UDP_CHECK",
     [
@@ -888,8 +809,22 @@ UDP_KEYWORDS = KeywordTable(
         *_common_keywords(),
         Keyword("payload", _h_udp_payload),
         Keyword("require_reply", _h_udp_require_reply),
-        Keyword("min_reply_length", _udp_length_handler("min_reply_length", "min")),
-        Keyword("max_reply_length", _udp_length_handler("max_reply_length", "max")),
+        Keyword(
+            "min_reply_length",
+            number(
+                "min_reply_length",
+                unsigned_arg(0, 65535),
+                "UDP_CHECK min length {value} not valid - must be between 0 & 65535",
+            ),
+        ),
+        Keyword(
+            "max_reply_length",
+            number(
+                "max_reply_length",
+                unsigned_arg(0, 65535),
+                "UDP_CHECK max length {value} not valid - must be between 0 & 65535",
+            ),
+        ),
     ],
 )
 
@@ -1031,7 +966,7 @@ BFD_KEYWORDS = KeywordTable(
     "BFD_CHECK",
     [
         Keyword("name", _h_bfd_name),
-        Keyword("alpha", _bool_handler("alpha", "Invalid alpha parameter {}")),
+        Keyword("alpha", opt_bool("alpha", "Invalid alpha parameter {value}")),
     ],
 )
 
@@ -1428,7 +1363,6 @@ __all__ = [
     "keyword_table",
     "parse_hex_string",
     "parse_ip",
-    "read_opt_bool",
     "render_checker",
     "render_hex",
     "resolve_checker",

@@ -32,10 +32,12 @@ from pykeepalived.config.keywords.base import (
     check_true_false,
     check_unsigned,
     missing_parameter,
+    opt_bool,
     read_decimal_unsigned_text,
     read_int_text,
     read_unsigned_text,
     report_quote_error,
+    set_value,
     strtoul,
 )
 from pykeepalived.config.model.common import QuoteError, Script, quote_word, split_quoted_escaped
@@ -118,31 +120,9 @@ def _handler(fn: Setter) -> Handler:
     return handler
 
 
-def flag(name: str, value: Any = True) -> Handler:
-    def fn(node: Node, fields: Fields, ctx: ParseContext) -> None:
-        fields[name] = value
-
-    return _handler(fn)
-
-
-def opt_bool(name: str, message: str) -> Handler:
-    """``keyword [<BOOL>]``; ``message`` gets the bad word as ``{}``."""
-
-    def fn(node: Node, fields: Fields, ctx: ParseContext) -> None:
-        value: bool | None = True
-        if node.args:
-            value = check_true_false(node.args[0])
-            if value is None:
-                _err(node, ctx, message.format(node.args[0]))
-                return
-        fields[name] = value
-
-    return _handler(fn)
-
-
 def global_bool(name: str, keyword: str | None = None) -> Handler:
     """The common ``Invalid value '%s' for global KEYWORD specified`` boolean."""
-    return opt_bool(name, f"Invalid value '{{}}' for global {keyword or name} specified")
+    return opt_bool(name, f"Invalid value '{{value}}' for global {keyword or name} specified")
 
 
 def unsigned(
@@ -929,15 +909,20 @@ def _snmp_rfc(node: Node, fields: Fields, ctx: ParseContext) -> None:
 # ----------------------------------------------------------------- root-level handlers
 
 
-def _net_namespace(node: Node, fields: Fields, ctx: ParseContext) -> None:
-    if not node.args:
-        _err(node, ctx, "net_namespace name missing - ignoring")
-        return
-    if fields.get("net_namespace") is not None:
-        _err(node, ctx, f"Duplicate net_namespace definition {node.args[0]} - ignoring")
-        return
-    fields["net_namespace"] = node.args[0]
-    fields["use_pid_dir"] = True
+def _pid_dir_name(name: str) -> Setter:
+    """``net_namespace``/``instance NAME``: set once; either one implies ``use_pid_dir``."""
+
+    def fn(node: Node, fields: Fields, ctx: ParseContext) -> None:
+        if not node.args:
+            _err(node, ctx, f"{name} name missing - ignoring")
+            return
+        if fields.get(name) is not None:
+            _err(node, ctx, f"Duplicate {name} definition {node.args[0]} - ignoring")
+            return
+        fields[name] = node.args[0]
+        fields["use_pid_dir"] = True
+
+    return fn
 
 
 def _net_namespace_ipvs(node: Node, fields: Fields, ctx: ParseContext) -> None:
@@ -945,17 +930,6 @@ def _net_namespace_ipvs(node: Node, fields: Fields, ctx: ParseContext) -> None:
         _err(node, ctx, f"Duplicate net_namespace_ipvs definition {_arg(node, ctx)} - ignoring")
         return
     fields["net_namespace_ipvs"] = node.args[0] if node.args else ""
-
-
-def _instance(node: Node, fields: Fields, ctx: ParseContext) -> None:
-    if not node.args:
-        _err(node, ctx, "instance name missing - ignoring")
-        return
-    if fields.get("instance") is not None:
-        _err(node, ctx, f"Duplicate instance definition {node.args[0]} - ignoring")
-        return
-    fields["instance"] = node.args[0]
-    fields["use_pid_dir"] = True
 
 
 def _child_wait_time(node: Node, fields: Fields, ctx: ParseContext) -> None:
@@ -999,12 +973,14 @@ _PROCESS_KEYWORDS = [
     Keyword("min_auto_priority_delay", _h(_min_auto_priority_delay)),
     Keyword("reload_check_config", _h(_reload_check_config)),
     Keyword("reload_time_file", _h(_reload_time_file)),
-    Keyword("reload_repeat", flag("reload_repeat")),
+    Keyword("reload_repeat", set_value("reload_repeat")),
     Keyword("reload_file", _h(_reload_file)),
     Keyword("include_check", _h(_include_check)),
     Keyword(
         "data_use_instance",
-        opt_bool("data_use_instance", "Invalid value '{}' for global date_use_instance specified"),
+        opt_bool(
+            "data_use_instance", "Invalid value '{value}' for global date_use_instance specified"
+        ),
     ),
     Keyword("dynamic_interfaces", _h(_dynamic_interfaces)),
     Keyword(
@@ -1015,7 +991,7 @@ _PROCESS_KEYWORDS = [
 for _proc in ("vrrp", "checker", "bfd"):
     _PROCESS_KEYWORDS += [
         Keyword(f"{_proc}_priority", _priority(_proc)),
-        Keyword(f"{_proc}_no_swap", flag(f"{_proc}_no_swap")),
+        Keyword(f"{_proc}_no_swap", set_value(f"{_proc}_no_swap")),
         Keyword(f"{_proc}_rt_priority", _rt_priority(_proc)),
         Keyword(f"{_proc}_cpu_affinity", _cpu_affinity(_proc)),
         Keyword(f"{_proc}_rlimit_rttime", _rlimit(_proc)),
@@ -1035,7 +1011,7 @@ _EMAIL_KEYWORDS = [
     Keyword("smtp_alert", global_bool("smtp_alert")),
     Keyword("smtp_alert_vrrp", global_bool("smtp_alert_vrrp")),
     Keyword("smtp_alert_checker", global_bool("smtp_alert_checker")),
-    Keyword("no_email_faults", flag("no_email_faults")),
+    Keyword("no_email_faults", set_value("no_email_faults")),
     Keyword("no_checker_emails", global_bool("no_checker_emails")),
     Keyword(
         "checker_log_all_failures",
@@ -1121,15 +1097,15 @@ _VRRP_KEYWORDS = [
             "Invalid value for vrrp_higher_prio_send_advert specified",
         ),
     ),
-    Keyword("vrrp_strict", flag("vrrp_strict")),
-    Keyword("vrrp_check_unicast_src", flag("vrrp_check_unicast_src")),
-    Keyword("vrrp_skip_check_adv_addr", flag("vrrp_skip_check_adv_addr")),
+    Keyword("vrrp_strict", set_value("vrrp_strict")),
+    Keyword("vrrp_check_unicast_src", set_value("vrrp_check_unicast_src")),
+    Keyword("vrrp_skip_check_adv_addr", set_value("vrrp_skip_check_adv_addr")),
     Keyword("vrrp_notify_priority_changes", global_bool("vrrp_notify_priority_changes")),
     Keyword(
         "vrrp_startup_delay",
         decimal_s("vrrp_startup_delay", 1000, UINT32_MAX, "vrrp_startup_delay '{}' is invalid"),
     ),
-    Keyword("log_unknown_vrids", flag("log_unknown_vrids")),
+    Keyword("log_unknown_vrids", set_value("log_unknown_vrids")),
     Keyword(
         "vmac_prefix",
         string("vmac_prefix", once="vmac prefix has already been specified - ignoring {}"),
@@ -1142,8 +1118,8 @@ _VRRP_KEYWORDS = [
     ),
     Keyword("vrrp_rx_bufs_policy", _h(_rx_bufs_policy)),
     Keyword("vrrp_rx_bufs_multiplier", _h(_rx_bufs_multiplier)),
-    Keyword("disable_local_igmp", flag("disable_local_igmp")),
-    Keyword("fifo_write_vrrp_states_on_reload", flag("fifo_write_vrrp_states_on_reload")),
+    Keyword("disable_local_igmp", set_value("disable_local_igmp")),
+    Keyword("fifo_write_vrrp_states_on_reload", set_value("fifo_write_vrrp_states_on_reload")),
 ]
 for _nl in ("vrrp_netlink_cmd", "vrrp_netlink_monitor", "lvs_netlink_cmd",
             "lvs_netlink_monitor", "process_monitor"):  # fmt: skip
@@ -1155,8 +1131,8 @@ for _nl in ("vrrp_netlink_cmd", "vrrp_netlink_monitor", "lvs_netlink_cmd",
 _FIREWALL_KEYWORDS = [
     Keyword("nftables", _nftables("nftables", DEFAULT_NFTABLES_TABLE, "nftables")),
     Keyword("nftables_priority", _nft_priority("nftables_priority", "nftables")),
-    Keyword("nftables_counters", flag("nftables_counters")),
-    Keyword("nftables_ifindex", flag("nftables_ifindex")),
+    Keyword("nftables_counters", set_value("nftables_counters")),
+    Keyword("nftables_ifindex", set_value("nftables_ifindex")),
     Keyword(
         "nftables_ipvs", _nftables("nftables_ipvs", DEFAULT_NFTABLES_IPVS_TABLE, "ipvs nftables")
     ),
@@ -1176,7 +1152,7 @@ _FIREWALL_KEYWORDS = [
 _LVS_KEYWORDS = [
     Keyword("lvs_sync_daemon", _h(_lvs_sync_daemon)),
     Keyword("lvs_timeouts", _h(_lvs_timeouts)),
-    Keyword("lvs_flush", flag("lvs_flush")),
+    Keyword("lvs_flush", set_value("lvs_flush")),
     Keyword("lvs_flush_on_stop", _h(_lvs_flush_on_stop)),
     Keyword("lvs_flush_onstop", _h(_lvs_flush_on_stop)),
     Keyword("rs_init_notifies", global_bool("rs_init_notifies")),
@@ -1184,7 +1160,7 @@ _LVS_KEYWORDS = [
 
 _SCRIPT_KEYWORDS = [
     Keyword("script_user", _h(_script_user)),
-    Keyword("enable_script_security", flag("enable_script_security")),
+    Keyword("enable_script_security", set_value("enable_script_security")),
 ]
 for _prefix in ("", "vrrp_", "lvs_"):
     _SCRIPT_KEYWORDS += [
@@ -1194,14 +1170,14 @@ for _prefix in ("", "vrrp_", "lvs_"):
 
 _SNMP_KEYWORDS = [
     Keyword("snmp_socket", _h(_snmp_socket)),
-    Keyword("enable_snmp_vrrp", flag("enable_snmp_vrrp")),
-    Keyword("enable_snmp_keepalived", flag("enable_snmp_vrrp")),  # deprecated since 2.0.0
-    Keyword("enable_snmp_checker", flag("enable_snmp_checker")),
+    Keyword("enable_snmp_vrrp", set_value("enable_snmp_vrrp")),
+    Keyword("enable_snmp_keepalived", set_value("enable_snmp_vrrp")),  # deprecated since 2.0.0
+    Keyword("enable_snmp_checker", set_value("enable_snmp_checker")),
     Keyword("enable_snmp_rfc", _h(_snmp_rfc)),
-    Keyword("enable_snmp_rfcv2", flag("enable_snmp_rfcv2")),
-    Keyword("enable_snmp_rfcv3", flag("enable_snmp_rfcv3")),
-    Keyword("enable_traps", flag("enable_traps")),
-    Keyword("enable_dbus", flag("enable_dbus")),
+    Keyword("enable_snmp_rfcv2", set_value("enable_snmp_rfcv2")),
+    Keyword("enable_snmp_rfcv3", set_value("enable_snmp_rfcv3")),
+    Keyword("enable_traps", set_value("enable_traps")),
+    Keyword("enable_dbus", set_value("enable_dbus")),
     Keyword(
         "dbus_service_name", string("dbus_service_name", "dbus_service_name missing - ignoring")
     ),
@@ -1222,12 +1198,12 @@ ROOT_KEYWORDS = KeywordTable(
     "root",
     [
         Keyword("global_defs", _h(_global_defs_block)),
-        Keyword("net_namespace", _h(_net_namespace)),
+        Keyword("net_namespace", _h(_pid_dir_name("net_namespace"))),
         Keyword("net_namespace_ipvs", _h(_net_namespace_ipvs)),
-        Keyword("namespace_with_ipsets", flag("namespace_with_ipsets")),
-        Keyword("instance", _h(_instance)),
-        Keyword("use_pid_dir", flag("use_pid_dir")),
-        Keyword("linkbeat_use_polling", flag("linkbeat_use_polling")),
+        Keyword("namespace_with_ipsets", set_value("namespace_with_ipsets")),
+        Keyword("instance", _h(_pid_dir_name("instance"))),
+        Keyword("use_pid_dir", set_value("use_pid_dir")),
+        Keyword("linkbeat_use_polling", set_value("linkbeat_use_polling")),
         Keyword("child_wait_time", _h(_child_wait_time)),
     ],
 )

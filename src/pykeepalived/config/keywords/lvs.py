@@ -24,9 +24,13 @@ from pykeepalived.config.keywords.base import (
     ParseContext,
     Subsystem,
     check_unsigned,
-    read_timer,
+    number,
+    opt_bool,
     read_unsigned_strvec,
     require_args,
+    set_value,
+    timer_arg,
+    unsigned_arg,
 )
 from pykeepalived.config.keywords.checkers import (
     CHECKER_KEYWORDS,
@@ -37,7 +41,6 @@ from pykeepalived.config.keywords.checkers import (
     fmt_trio,
     format_timer,
     parse_ip,
-    read_opt_bool,
     render_checker,
     resolve_checker,
     script_from_node,
@@ -404,45 +407,6 @@ def _render_forwarding(fwd: Forwarding) -> str:
 # =========================================================================== virtual_server
 
 
-def _timer_handler(name: str, lo_us: int, hi_us: int, message: str) -> Handler:
-    def handler(node: Node, obj: Fields, ctx: ParseContext) -> None:
-        if not require_args(node, 1, ctx):
-            return
-        value = read_timer(node, ctx, 0, lo_us, hi_us)
-        if value is None:
-            ctx.diags.error(message.format(node.args[0]), node.location)
-            return
-        obj[name] = value
-
-    return handler
-
-
-def _h_retry(node: Node, obj: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 1, UINT_MAX)
-    if value is None:
-        ctx.diags.error(f"retry value invalid - {node.args[0]}", node.location)
-        return
-    obj["retry"] = value
-
-
-def _flag_handler(name: str) -> Handler:
-    def handler(node: Node, obj: Fields, ctx: ParseContext) -> None:
-        obj[name] = True
-
-    return handler
-
-
-def _opt_bool_handler(name: str, message: str) -> Handler:
-    def handler(node: Node, obj: Fields, ctx: ParseContext) -> None:
-        value = read_opt_bool(node, ctx, message)
-        if value is not None:
-            obj[name] = value
-
-    return handler
-
-
 def _h_ip_family(node: Node, vs: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
@@ -603,43 +567,6 @@ def _script_handler(name: str, what: str, vs_of: Callable[[Fields], Fields]) -> 
     return handler
 
 
-def _h_quorum(node: Node, vs: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 1, UINT_MAX)
-    if value is None:
-        ctx.diags.error(
-            f"Quorum {node.args[0]} must be in [1, {UINT_MAX}]. Setting to 1.", node.location
-        )
-        value = 1
-    vs["quorum"] = value
-
-
-def _h_hysteresis(node: Node, vs: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
-    if value is None:
-        ctx.diags.error(
-            f"Hysteresis {node.args[0]} must be in [0, {UINT_MAX}] - ignoring", node.location
-        )
-        return
-    vs["hysteresis"] = value
-
-
-def _h_vs_weight(node: Node, vs: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 1, IPVS_WEIGHT_LIMIT)
-    if value is None:
-        ctx.diags.error(
-            f"Virtual server weight {node.args[0]} is outside range 1-{IPVS_WEIGHT_LIMIT}",
-            node.location,
-        )
-        return
-    vs["weight"] = value
-
-
 def _h_sorry_server(node: Node, vs: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
@@ -679,38 +606,10 @@ def _h_sorry_server_forwarding(node: Node, vs: Fields, ctx: ParseContext) -> Non
 # --------------------------------------------------------------------------- real_server
 
 
-def _h_rs_weight(node: Node, rs: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 0, IPVS_WEIGHT_LIMIT)
-    if value is None:
-        ctx.diags.error(
-            f"Real server weight {node.args[0]} is outside range 0-{IPVS_WEIGHT_LIMIT}",
-            node.location,
-        )
-        return
-    rs["weight"] = value
-
-
 def _h_rs_forwarding(node: Node, rs: Fields, ctx: ParseContext) -> None:
     fwd = _read_forwarding(node, rs.get("forwarding"), "real", ctx)
     if fwd is not None:
         rs["forwarding"] = fwd
-
-
-def _threshold_handler(name: str) -> Handler:
-    def handler(node: Node, rs: Fields, ctx: ParseContext) -> None:
-        if not require_args(node, 1, ctx):
-            return
-        value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
-        if value is None:
-            ctx.diags.error(
-                f"Invalid real_server {name} '{node.args[0]}' - ignoring", node.location
-            )
-            return
-        rs[name] = value
-
-    return handler
 
 
 def _rs_vs(rs: Fields) -> Fields:
@@ -718,54 +617,72 @@ def _rs_vs(rs: Fields) -> Fields:
     return vs
 
 
+_retry = number("retry", unsigned_arg(1, UINT_MAX), "retry value invalid - {value}")
+
+
+def _threshold(key: str) -> Handler:
+    return number(
+        key, unsigned_arg(0, UINT_MAX), f"Invalid real_server {key} '{{value}}' - ignoring"
+    )
+
+
 RS_KEYWORDS = KeywordTable(
     "real_server",
     [
-        Keyword("weight", _h_rs_weight),
+        Keyword(
+            "weight",
+            number(
+                "weight",
+                unsigned_arg(0, IPVS_WEIGHT_LIMIT),
+                f"Real server weight {{value}} is outside range 0-{IPVS_WEIGHT_LIMIT}",
+            ),
+        ),
         Keyword("lvs_method", _h_rs_forwarding),
-        Keyword("uthreshold", _threshold_handler("uthreshold")),
-        Keyword("lthreshold", _threshold_handler("lthreshold")),
+        Keyword("uthreshold", _threshold("uthreshold")),
+        Keyword("lthreshold", _threshold("lthreshold")),
         Keyword(
             "inhibit_on_failure",
-            _opt_bool_handler("inhibit", "Invalid inhibit_on_failure parameter {}"),
+            opt_bool("inhibit", "Invalid inhibit_on_failure parameter {value}"),
         ),
         Keyword("notify_up", _script_handler("notify_up", "notify_up", _rs_vs)),
         Keyword("notify_down", _script_handler("notify_down", "notify_down", _rs_vs)),
-        Keyword("alpha", _opt_bool_handler("alpha", "Invalid alpha parameter {}")),
-        Keyword("retry", _h_retry),
+        Keyword("alpha", opt_bool("alpha", "Invalid alpha parameter {value}")),
+        Keyword("retry", _retry),
         Keyword(
             "delay_before_retry",
-            _timer_handler(
+            number(
                 "delay_before_retry_us",
-                0,
-                TIMER_MAX_US,
-                "real server delay_before_retry '{}' invalid - ignoring",
+                timer_arg(0, TIMER_MAX_US),
+                "real server delay_before_retry '{value}' invalid - ignoring",
             ),
         ),
         Keyword(
             "warmup",
-            _timer_handler(
-                "warmup_us", 0, TIMER_MAX_US, "real server warmup '{}' invalid - ignoring"
+            number(
+                "warmup_us",
+                timer_arg(0, TIMER_MAX_US),
+                "real server warmup '{value}' invalid - ignoring",
             ),
         ),
         Keyword(
             "connect_timeout",
-            _timer_handler(
+            number(
                 "connect_timeout_us",
-                1,
-                UINT_MAX,
-                "real server connect_timeout {} invalid - ignoring",
+                timer_arg(1, UINT_MAX),
+                "real server connect_timeout {value} invalid - ignoring",
             ),
         ),
         Keyword(
             "delay_loop",
-            _timer_handler(
-                "delay_loop_us", 1, TIMER_MAX_US, "real server delay_loop '{}' invalid - ignoring"
+            number(
+                "delay_loop_us",
+                timer_arg(1, TIMER_MAX_US),
+                "real server delay_loop '{value}' invalid - ignoring",
             ),
         ),
         Keyword(
             "smtp_alert",
-            _opt_bool_handler("smtp_alert", "Invalid real_server smtp_alert parameter {}"),
+            opt_bool("smtp_alert", "Invalid real_server smtp_alert parameter {value}"),
         ),
         Keyword("virtualhost", _virtualhost_handler("real server virtualhost missing")),
         Keyword(
@@ -817,41 +734,40 @@ VS_KEYWORDS = KeywordTable(
     "virtual_server",
     [
         Keyword("ip_family", _h_ip_family),
-        Keyword("retry", _h_retry),
+        Keyword("retry", _retry),
         Keyword(
             "delay_before_retry",
-            _timer_handler(
+            number(
                 "delay_before_retry_us",
-                0,
-                TIMER_MAX_US,
-                "virtual server delay before retry '{}' invalid - ignoring",
+                timer_arg(0, TIMER_MAX_US),
+                "virtual server delay before retry '{value}' invalid - ignoring",
             ),
         ),
         Keyword(
             "warmup",
-            _timer_handler(
-                "warmup_us", 0, TIMER_MAX_US, "virtual server warmup '{}' invalid - ignoring"
+            number(
+                "warmup_us",
+                timer_arg(0, TIMER_MAX_US),
+                "virtual server warmup '{value}' invalid - ignoring",
             ),
         ),
         Keyword(
             "connect_timeout",
-            _timer_handler(
+            number(
                 "connect_timeout_us",
-                1,
-                UINT_MAX,
-                "virtual server connect_timeout {} invalid - ignoring",
+                timer_arg(1, UINT_MAX),
+                "virtual server connect_timeout {value} invalid - ignoring",
             ),
         ),
         Keyword(
             "delay_loop",
-            _timer_handler(
+            number(
                 "delay_loop_us",
-                1,
-                TIMER_MAX_US,
-                "virtual server delay loop '{}' invalid - ignoring",
+                timer_arg(1, TIMER_MAX_US),
+                "virtual server delay loop '{value}' invalid - ignoring",
             ),
         ),
-        Keyword("inhibit_on_failure", _flag_handler("inhibit")),
+        Keyword("inhibit_on_failure", set_value("inhibit")),
         Keyword("lb_algo", _h_lb_algo),
         Keyword("lvs_sched", _h_lb_algo),
         *(
@@ -874,22 +790,44 @@ VS_KEYWORDS = KeywordTable(
         Keyword("persistence_timeout", _h_persistence_timeout),
         Keyword("persistence_granularity", _h_persistence_granularity),
         Keyword("protocol", _h_protocol),
-        Keyword("ha_suspend", _flag_handler("ha_suspend")),
+        Keyword("ha_suspend", set_value("ha_suspend")),
         Keyword(
             "smtp_alert",
-            _opt_bool_handler("smtp_alert", "Invalid virtual_server smtp_alert parameter {}"),
+            opt_bool("smtp_alert", "Invalid virtual_server smtp_alert parameter {value}"),
         ),
         Keyword("virtualhost", _virtualhost_handler("virtual server virtualhost missing")),
         Keyword(
             "snmp_name", _snmp_name_handler("virtual server snmp_name missing or extra parameters")
         ),
-        Keyword("alpha", _flag_handler("alpha")),
-        Keyword("omega", _flag_handler("omega")),
+        Keyword("alpha", set_value("alpha")),
+        Keyword("omega", set_value("omega")),
         Keyword("quorum_up", _script_handler("quorum_up", "quorum_up", lambda vs: vs)),
         Keyword("quorum_down", _script_handler("quorum_down", "quorum_down", lambda vs: vs)),
-        Keyword("quorum", _h_quorum),
-        Keyword("hysteresis", _h_hysteresis),
-        Keyword("weight", _h_vs_weight),
+        Keyword(
+            "quorum",
+            number(
+                "quorum",
+                unsigned_arg(1, UINT_MAX),
+                f"Quorum {{value}} must be in [1, {UINT_MAX}]. Setting to 1.",
+                default=1,
+            ),
+        ),
+        Keyword(
+            "hysteresis",
+            number(
+                "hysteresis",
+                unsigned_arg(0, UINT_MAX),
+                f"Hysteresis {{value}} must be in [0, {UINT_MAX}] - ignoring",
+            ),
+        ),
+        Keyword(
+            "weight",
+            number(
+                "weight",
+                unsigned_arg(1, IPVS_WEIGHT_LIMIT),
+                f"Virtual server weight {{value}} is outside range 1-{IPVS_WEIGHT_LIMIT}",
+            ),
+        ),
         Keyword("sorry_server", _h_sorry_server),
         Keyword("sorry_server_inhibit", _h_sorry_server_inhibit),
         Keyword("sorry_server_lvs_method", _h_sorry_server_forwarding),

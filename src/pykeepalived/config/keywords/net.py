@@ -163,6 +163,10 @@ class _AbortError(Exception):
     """A word keepalived needed was missing: it has already been reported (abort)."""
 
 
+class _RouteError(Exception):
+    """The route (or rule, or address) is dropped (already reported)."""
+
+
 class _Words:
     """The words of one line with keepalived's ``strvec_slot`` behaviour."""
 
@@ -182,6 +186,29 @@ class _Words:
 
     def error(self, message: str) -> None:
         self.ctx.diags.error(message, self.node.location)
+
+    def fail(self, message: str) -> NoReturn:
+        """Report ``message`` and drop the line."""
+        self.error(message)
+        raise _RouteError
+
+    def number(self, reading: tuple[int | None, str | None], message: str) -> int:
+        """The value of a ``check_unsigned``-style ``reading``; if refused, its message, then
+        ``message``, and the line is dropped."""
+        value, err = reading
+        if value is None:
+            self.error(str(err))
+            self.fail(message)
+        return value
+
+    def lookup(self, index: int, table: NameTable, message: str) -> int:
+        """The number ``table`` gives word ``index``; if none, ``message`` (``{}``: the word)
+        and the line is dropped."""
+        text = self.at(index)
+        value = table.lookup(text)
+        if value is None:
+            self.fail(message.format(text))
+        return value
 
 
 def _interface_missing(name: str, ctx: ParseContext) -> bool:
@@ -473,19 +500,9 @@ def render_ip_address(spec: IpAddressSpec) -> str:
 # --------------------------------------------------------------------------- routes
 
 
-class _RouteError(Exception):
-    """The route is dropped (already reported)."""
-
-
 def _get_u32(words: _Words, text: str, hi: int, message: str) -> int:
     """``get_u32``-style: a number within [0, hi] or a dropped route."""
-    value, err = check_unsigned(text, 0, hi)
-    if err is not None:
-        words.error(err)
-        words.error(message.format(text))
-        raise _RouteError
-    assert value is not None
-    return value
+    return words.number(check_unsigned(text, 0, hi), message.format(text))
 
 
 _STRTOD_RE = re.compile(r"[ \t\n\v\f\r]*[+-]?(\d+\.?\d*|\.\d+)")
@@ -584,8 +601,7 @@ class _RouteBuilder:
         if self.family is None:
             self.family = family
         elif self.family != family:
-            self.words.error(message)
-            raise _RouteError
+            self.words.fail(message)
 
     def lock(self, i: int, name: str) -> int:
         """Handle ``NAME [lock] VALUE``: returns the index of VALUE."""
@@ -633,8 +649,7 @@ def _parse_route(b: _RouteBuilder) -> RouteSpec:
             text = words.at(i)
             addr = parse_ip_text(text, allow_subnet_mask=False, words=words)
             if addr is None:
-                words.error(f"invalid route src address {text}")
-                raise _RouteError
+                words.fail(f"invalid route src address {text}")
             b.set_family(addr.version, mix)
             f["pref_src"] = addr.ip
         elif word == "as":
@@ -655,8 +670,7 @@ def _parse_route(b: _RouteBuilder) -> RouteSpec:
             b.set_family(fam, mix)
             addr = parse_ip_text(text, allow_subnet_mask=False, words=words)
             if addr is None:
-                words.error(f"invalid route via address {text}")
-                raise _RouteError
+                words.fail(f"invalid route via address {text}")
             b.set_family(addr.version, mix)
             f["via"] = addr.ip
         elif word == "from":
@@ -664,41 +678,23 @@ def _parse_route(b: _RouteBuilder) -> RouteSpec:
             text = words.at(i)
             src, fam = _parse_route_addr(text, words)
             if src is None and fam is None and text not in ("default", "any", "all"):
-                words.error(f"invalid route from address {text}")
-                raise _RouteError
+                words.fail(f"invalid route from address {text}")
             if fam != 6:
-                words.error(f"route from address only supported with IPv6 ({text})")
-                raise _RouteError
+                words.fail(f"route from address only supported with IPv6 ({text})")
             b.set_family(fam, mix)
             b.src, b.src_given = src, True
         elif word in ("tos", "dsfield"):
             i += 1
-            tos = RT_DSFIELD.lookup(words.at(i))
-            if tos is None:
-                words.error(f"TOS value {words.at(i)} is invalid")
-                raise _RouteError
-            f["tos"] = tos
+            f["tos"] = words.lookup(i, RT_DSFIELD, "TOS value {} is invalid")
         elif word == "table":
             i += 1
-            table = RT_TABLES.lookup(words.at(i))
-            if table is None:
-                words.error(f"Routing table {words.at(i)} not found for route")
-                raise _RouteError
-            f["table"] = table
+            f["table"] = words.lookup(i, RT_TABLES, "Routing table {} not found for route")
         elif word == "protocol":
             i += 1
-            proto = RT_PROTOS.lookup(words.at(i))
-            if proto is None:
-                words.error(f"Protocol {words.at(i)} not found or invalid for route")
-                raise _RouteError
-            f["protocol"] = proto
+            f["protocol"] = words.lookup(i, RT_PROTOS, "Protocol {} not found or invalid for route")
         elif word == "scope":
             i += 1
-            scope = RT_SCOPES.lookup(words.at(i))
-            if scope is None:
-                words.error(f"Scope {words.at(i)} not found or invalid for route")
-                raise _RouteError
-            f["scope"] = scope
+            f["scope"] = words.lookup(i, RT_SCOPES, "Scope {} not found or invalid for route")
         elif word in ("metric", "priority", "preference"):
             i += 1
             f["metric"] = _get_u32(
@@ -708,8 +704,7 @@ def _parse_route(b: _RouteBuilder) -> RouteSpec:
             i += 1
             dev = words.at(i)
             if _interface_missing(dev, words.ctx):
-                words.error(f"WARNING - interface {dev} for VROUTE nexthop doesn't exist")
-                raise _RouteError
+                words.fail(f"WARNING - interface {dev} for VROUTE nexthop doesn't exist")
             f["dev"] = dev
         elif word == "onlink":
             f["onlink"] = True
@@ -720,8 +715,7 @@ def _parse_route(b: _RouteBuilder) -> RouteSpec:
             i += 1
             text = words.at(i)
             if b.family == 4:
-                words.error("expires is only valid for IPv6")
-                raise _RouteError
+                words.fail("expires is only valid for IPv6")
             b.family = 6
             f["expires"] = _get_u32(
                 words, text, UINT32_MAX, "Invalid expires time {} specified for route"
@@ -739,22 +733,19 @@ def _parse_route(b: _RouteBuilder) -> RouteSpec:
             text = words.at(i)
             value_us = read_rtt(text, word, words)
             if value_us is None:
-                words.error(
+                words.fail(
                     f"Invalid rto_min value {text} specified for route"
                     if word == "rto_min"
                     else f"Invalid {word} {text} for route"
                 )
-                raise _RouteError
             f[f"{word}_us"] = value_us
         elif word == "realms":
             i += 1
             realms = get_realms(words.at(i))
             if realms is None:
-                words.error(f"Invalid realms {words.at(i)} for route")
-                raise _RouteError
+                words.fail(f"Invalid realms {words.at(i)} for route")
             if b.family == 6:
-                words.error("realms are only valid for IPv4")
-                raise _RouteError
+                words.fail("realms are only valid for IPv4")
             b.family = 4
             f["realms"] = realms
         elif word == "features":
@@ -778,8 +769,7 @@ def _parse_route(b: _RouteBuilder) -> RouteSpec:
             i += 1
             text = words.at(i)
             if b.family == 4:
-                words.error("pref is only valid for IPv6")
-                raise _RouteError
+                words.fail("pref is only valid for IPv6")
             b.family = 6
             if text in ROUTER_PREF:
                 f["pref"] = ROUTER_PREF[text]
@@ -802,8 +792,7 @@ def _parse_route(b: _RouteBuilder) -> RouteSpec:
             text = words.at(i)
             addr = parse_ip_text(text, allow_subnet_mask=False, words=words)
             if addr is None:
-                words.error(f'Invalid "or" address {text}')
-                raise _RouteError
+                words.fail(f'Invalid "or" address {text}')
             b.nexthops += [Nexthop(via=via), Nexthop(via=addr.ip)]  # type: ignore[arg-type]
         elif word == "nexthop":
             if b.nexthops:
@@ -834,25 +823,21 @@ def _parse_route(b: _RouteBuilder) -> RouteSpec:
             b.dest_text = dest
             dst, fam = _parse_route_addr(dest, words)
             if dst is None and fam is None and dest not in ("default", "any", "all"):
-                words.error(f"unknown route keyword {dest}")
-                raise _RouteError
+                words.fail(f"unknown route keyword {dest}")
             if b.family is None:
                 b.family = fam
             elif fam != b.family:
-                words.error(f"Cannot mix IPv4 and IPv6 addresses for route ({dest})")
-                raise _RouteError
+                words.fail(f"Cannot mix IPv4 and IPv6 addresses for route ({dest})")
             b.dst, b.dst_given = dst, True
         i += 1
 
     if do_nexthop:
         _parse_nexthops(b, i)
     elif i < n:
-        words.error(f"Route has trailing nonsense - {words.words[i]}")
-        raise _RouteError
+        words.fail(f"Route has trailing nonsense - {words.words[i]}")
 
     if not b.dst_given:
-        words.error("Route must have a destination")
-        raise _RouteError
+        words.fail("Route must have a destination")
 
     if not f.get("no_track"):
         if f.get("protocol", RTPROT_KEEPALIVED) != RTPROT_KEEPALIVED:
@@ -907,19 +892,16 @@ def _parse_nexthops(b: _RouteBuilder, i: int) -> None:
                         b.set_family(family, "IPv4/6 mismatch for nexthop")
                     addr = parse_ip_text(text, allow_subnet_mask=False, words=words)
                     if addr is None:
-                        words.error(f"invalid nexthop address {text}")
-                        raise _RouteError
+                        words.fail(f"invalid nexthop address {text}")
                     if b.family is not None and addr.version != b.family:
-                        words.error("Address family mismatch for next hop")
-                        raise _RouteError
+                        words.fail("Address family mismatch for next hop")
                     b.family = b.family or addr.version
                     nh["via"] = addr.ip
                 elif word == "dev":
                     i += 1
                     dev = words.at(i)
                     if _interface_missing(dev, words.ctx):
-                        words.error(f"WARNING - interface {dev} for VROUTE nexthop doesn't exist")
-                        raise _RouteError
+                        words.fail(f"WARNING - interface {dev} for VROUTE nexthop doesn't exist")
                     nh["dev"] = dev
                 elif word == "weight":
                     i += 1
@@ -927,8 +909,7 @@ def _parse_nexthops(b: _RouteBuilder, i: int) -> None:
                         words, words.at(i), 256, "Invalid weight {} specified for route"
                     )
                     if weight == 0:
-                        words.error("Invalid weight 0 specified for route")
-                        raise _RouteError
+                        words.fail("Invalid weight 0 specified for route")
                     nh["weight"] = weight
                 elif word == "onlink":
                     nh["onlink"] = True
@@ -939,16 +920,14 @@ def _parse_nexthops(b: _RouteBuilder, i: int) -> None:
                     i += 1
                     realms = get_realms(words.at(i))
                     if realms is None:
-                        words.error(f"Invalid realms {words.at(i)} for route")
-                        raise _RouteError
+                        words.fail(f"Invalid realms {words.at(i)} for route")
                     b.set_family(4, "realms are only supported for IPv4")
                     nh["realms"] = realms
                 elif word == "as":
                     i += 1
                     if words.at(i) == "to":
                         i += 1
-                    words.error("'as [to]' (nat) not supported")
-                    raise _RouteError
+                    words.fail("'as [to]' (nat) not supported")
                 else:
                     break
                 i += 1
@@ -1015,38 +994,31 @@ def _parse_encap_ip(words: _Words, i: int, kind: str) -> tuple[int, Encap | None
             if key not in _ENCAP_IP_KEYS[kind]:
                 break
             if key == "id":
-                got, err = check_unsigned64(value, 0, UINT64_MAX)
-                if got is None:
-                    words.error(str(err))
-                    words.error(
-                        f"id {value} value invalid for IPv6 encapsulation"
-                        if v6
-                        else f"encap id {value} value is invalid"
-                    )
-                    raise _RouteError
-                values["id"] = got
+                values["id"] = words.number(
+                    check_unsigned64(value, 0, UINT64_MAX),
+                    f"id {value} value invalid for IPv6 encapsulation"
+                    if v6
+                    else f"encap id {value} value is invalid",
+                )
             elif key in ("dst", "src"):
                 addr = parse_ip_text(value, allow_subnet_mask=False, words=words)
                 if addr is None:
-                    words.error(f"Invalid encap {kind} {key} {value}")
-                    raise _RouteError
+                    words.fail(f"Invalid encap {kind} {key} {value}")
                 if (addr.version == 6) != v6:
-                    words.error(
+                    words.fail(
                         f"IPv4 address {value} not valid for ip6 encapsulation"
                         if v6
                         else f"IPv6 address {value} not valid for ip encapsulation"
                     )
-                    raise _RouteError
                 values[key] = addr.ip
             elif key == tos_key:
                 tos = RT_DSFIELD.lookup(value)
                 if tos is None:
-                    words.error(
+                    words.fail(
                         f"tc value {key} is invalid for ip6 encapsulation"
                         if v6
                         else f"dsfield {value} not valid for ip encapsulation"
                     )
-                    raise _RouteError
                 values["tos"] = tos
             elif key == ttl_key:
                 msg = (
@@ -1061,8 +1033,7 @@ def _parse_encap_ip(words: _Words, i: int, kind: str) -> tuple[int, Encap | None
                 )
             i += 2
         if "dst" not in values and "id" not in values:
-            words.error(f"address or id missing for {what}")
-            raise _RouteError
+            words.fail(f"address or id missing for {what}")
     except _RouteError:
         return i, None
     return i, Encap(kind=kind, **values)  # type: ignore[arg-type]
@@ -1245,10 +1216,6 @@ def _parse_rule(
     action = RuleAction.UNSPEC
     more_than_one = "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable"
 
-    def fail(message: str) -> NoReturn:
-        words.error(message)
-        raise _RouteError
-
     i = 0
     n = len(words)
     while i < n:
@@ -1257,18 +1224,18 @@ def _parse_rule(
             if family is None:
                 family = 6 if word == "inet6" else 4
             elif family != (6 if word == "inet6" else 4):
-                fail(f"{word} specified for {'IPv4' if word == 'inet6' else 'IPv6'} rule")
+                words.fail(f"{word} specified for {'IPv4' if word == 'inet6' else 'IPv6'} rule")
             i += 1  # the next word is skipped too, as in keepalived
         elif word in ("from", "to"):
             i += 1
             text = words.at(i)
             addr, fam = _parse_route_addr(text, words)
             if addr is None and fam is None and text not in ("default", "any", "all"):
-                fail(f"Invalid rule {word} address {text}")
+                words.fail(f"Invalid rule {word} address {text}")
             if family is None:
                 family = fam
             elif fam != family:
-                fail("rule specification has mixed IPv4 and IPv6")
+                words.fail("rule specification has mixed IPv4 and IPv6")
             f["from_addr" if word == "from" else "to_addr"] = addr
             if word == "from":
                 from_given = True
@@ -1276,88 +1243,76 @@ def _parse_rule(
                 to_given = True
         elif word in ("table", "lookup"):
             i += 1
-            table = RT_TABLES.lookup(words.at(i))
-            if table is None:
-                fail(f"Routing table {words.at(i)} not found for rule")
+            table = words.lookup(i, RT_TABLES, "Routing table {} not found for rule")
             if table == 0:
-                fail("Table 0 is not valid")
+                words.fail("Table 0 is not valid")
             f["table"] = table
             if action != RuleAction.UNSPEC:
-                fail(f"{more_than_one} for rule")
+                words.fail(f"{more_than_one} for rule")
             action = RuleAction.TO_TBL
         elif word == "not":
             f["invert"] = True
         elif word in ("preference", "order", "priority"):
             i += 1
-            value, err = check_unsigned(words.at(i), 0, UINT32_MAX, base=0)
-            if err is not None:
-                words.error(err)
-                fail(f"Invalid rule preference {word} specified")
-            f["priority"] = value
+            f["priority"] = words.number(
+                check_unsigned(words.at(i), 0, UINT32_MAX, base=0),
+                f"Invalid rule preference {word} specified",
+            )
         elif word in ("tos", "dsfield"):
             i += 1
-            tos = RT_DSFIELD.lookup(words.at(i))
-            if tos is None:
-                fail(f"TOS value {words.at(i)} is invalid")
-            f["tos"] = tos
+            f["tos"] = words.lookup(i, RT_DSFIELD, "TOS value {} is invalid")
         elif word == "fwmark":
             i += 1
             text = words.at(i)
             mark = _parse_fwmark(text)
             if mark is None:
-                fail(f"Invalid rule fwmark {text.lstrip(WHITE_SPACE)} specified")
+                words.fail(f"Invalid rule fwmark {text.lstrip(WHITE_SPACE)} specified")
             else:
                 f["fwmark"], f["fwmask"] = mark
         elif word == "realms":
             i += 1
             realms = get_realms(words.at(i))
             if realms is None:
-                fail(f"invalid realms {words.at(i)} for rule")
+                words.fail(f"invalid realms {words.at(i)} for rule")
             f["realms"] = realms
             table_option = True
             if family is None:
                 family = 4
             elif family != 4:
-                fail("realms is only valid for IPv4")
+                words.fail("realms is only valid for IPv4")
         elif word in ("suppress_prefixlength", "sup_pl"):
             i += 1
-            value, err = check_unsigned(words.at(i), 0, INT32_MAX)
-            if err is not None:
-                words.error(err)
-                fail(f"Invalid suppress_prefixlength {word} specified")
-            f["suppress_prefixlen"] = value
+            f["suppress_prefixlen"] = words.number(
+                check_unsigned(words.at(i), 0, INT32_MAX),
+                f"Invalid suppress_prefixlength {word} specified",
+            )
             table_option = True
         elif word in ("suppress_ifgroup", "sup_group"):
             i += 1
-            group = RT_GROUPS.lookup(words.at(i))
-            if group is None:
-                fail(f"suppress_group {words.at(i)} is invalid")
-            f["suppress_group"] = group
+            f["suppress_group"] = words.lookup(i, RT_GROUPS, "suppress_group {} is invalid")
             table_option = True
         elif word in ("dev", "iif", "oif"):
             i += 1
             dev = words.at(i)
             if _interface_missing(dev, ctx):
-                fail(f"WARNING - interface {dev} for rule doesn't exist")
+                words.fail(f"WARNING - interface {dev} for rule doesn't exist")
             f["oif" if word == "oif" else "iif"] = dev
         elif word == "tunnel-id":
             i += 1
-            value, err = check_unsigned64(words.at(i), 0, UINT64_MAX)
-            if err is not None:
-                words.error(err)
-                fail(f"Invalid tunnel-id {word} specified")
-            f["tunnel_id"] = value
+            f["tunnel_id"] = words.number(
+                check_unsigned64(words.at(i), 0, UINT64_MAX), f"Invalid tunnel-id {word} specified"
+            )
         elif word == "uidrange":
             i += 1
             m = _RANGE_RE.match(words.at(i))
             if m is None:
-                fail(f"Invalid uidrange {word} specified")
+                words.fail(f"Invalid uidrange {word} specified")
             else:
                 f["uid_range"] = (int(m.group(1)) & UINT32_MAX, int(m.group(2)) & UINT32_MAX)
         elif word == "l3mdev":
             f["l3mdev"] = True
             if action != RuleAction.UNSPEC:
-                fail("Cannot specify l3mdev with other action")
+                words.fail("Cannot specify l3mdev with other action")
             action = RuleAction.TO_TBL
         elif word == "protocol":
             i += 1
@@ -1399,23 +1354,21 @@ def _parse_rule(
                 word = words.at(i)
             if word == "goto":
                 i += 1
-                value, err = check_unsigned(words.at(i), 0, UINT32_MAX)
-                if err is not None:
-                    words.error(err)
-                    fail(f"Invalid target {word} specified")
-                f["goto_target"] = value
+                f["goto_target"] = words.number(
+                    check_unsigned(words.at(i), 0, UINT32_MAX), f"Invalid target {word} specified"
+                )
                 new_action = RuleAction.GOTO
             elif word == "nop":
                 new_action = RuleAction.NOP
             elif (rtype := RT_TYPES.lookup(word)) is not None:
                 names = {int(a): a for a in _RULE_TYPES.values()}
                 if rtype not in names:
-                    fail(f"Invalid rule action {word}")
+                    words.fail(f"Invalid rule action {word}")
                 new_action = names[rtype]
             else:
-                fail(f"Unknown rule option {word}")
+                words.fail(f"Unknown rule option {word}")
             if action != RuleAction.UNSPEC:
-                fail(f"{more_than_one}/l3mdev for rule")
+                words.fail(f"{more_than_one}/l3mdev for rule")
             action = new_action
         i += 1
 
@@ -1423,15 +1376,15 @@ def _parse_rule(
     if action == RuleAction.GOTO:
         target = f.get("goto_target", 0)
         if priority is None:
-            fail(f"Invalid rule - goto target {target} specified without preference")
+            words.fail(f"Invalid rule - goto target {target} specified without preference")
         elif priority >= target:  # type: ignore[operator]
-            fail(f"Invalid rule - preference {priority} >= goto target {target}")
+            words.fail(f"Invalid rule - preference {priority} >= goto target {target}")
     if action == RuleAction.UNSPEC:
-        fail("No action specified for rule - ignoring")
+        words.fail("No action specified for rule - ignoring")
     if action != RuleAction.TO_TBL and table_option:
-        fail("suppressor/realm specified for non table action - skipping")
+        words.fail("suppressor/realm specified for non table action - skipping")
     if f.get("table") and f.get("l3mdev"):
-        fail("table cannot be specified for l3mdev rules")
+        words.fail("table cannot be specified for l3mdev rules")
     if not f.get("no_track"):
         if f.get("protocol", RTPROT_KEEPALIVED) != RTPROT_KEEPALIVED:
             words.error(

@@ -18,7 +18,11 @@ from pykeepalived.config.keywords.base import (
     TIMER_HZ,
     UINT32_MAX,
     Fields,
+    Handler,
+    Keyword,
     ParseContext,
+    expect_block,
+    format_message,
     read_int_strvec,
     report_quote_error,
     require_args,
@@ -224,6 +228,22 @@ def notify_script(node: Node, ctx: ParseContext) -> Script | None:
     user = words[1] if len(words) > 1 else None
     group = words[2] if len(words) > 2 else None
     return Script(tuple(argv), user, group, command)
+
+
+def notify_handler(key: str, owner: str) -> Handler:
+    """``notify_* SCRIPT`` into ``fields[key]``, only once per block; ``owner`` is how the
+    "already specified" message names the block (``{name}`` for its name)."""
+    already = f"{owner} {key} script already specified - ignoring {{value}}"
+
+    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
+        if f[key] is not None:
+            ctx.diags.error(format_message(already, node, f), node.location)
+            return
+        script = notify_script(node, ctx)
+        if script is not None:
+            f[key] = script
+
+    return handler
 
 
 # --------------------------------------------------------------------------- tracked lists
@@ -435,3 +455,29 @@ TRACK_BFD = TrackKind(
     weight_hi=253,
     bad_option_drops=True,
 )
+
+
+def track_interface_handler(node: Node, f: Fields, ctx: ParseContext) -> None:
+    """``track_interface { ... }`` of an instance or sync group."""
+    if expect_block(node, ctx):
+        read_tracked_interfaces(str(f["name"]), node, ctx, f["track_interfaces"])
+
+
+def tracked_list_handler(key: str, kind: TrackKind) -> Handler:
+    """``track_script { ... }`` (and file, process, bfd) into the list ``fields[key]``."""
+
+    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
+        if expect_block(node, ctx):
+            read_tracked_list(str(f["name"]), node, kind, ctx, f[key])
+
+    return handler
+
+
+TRACK_KEYWORDS = (
+    Keyword("track_interface", track_interface_handler),
+    Keyword("track_script", tracked_list_handler("track_scripts", TRACK_SCRIPT)),
+    Keyword("track_file", tracked_list_handler("track_files", TRACK_FILE)),
+    Keyword("track_process", tracked_list_handler("track_processes", TRACK_PROCESS)),
+    Keyword("track_bfd", tracked_list_handler("track_bfds", TRACK_BFD)),
+)
+"""The ``track_*`` blocks an instance and a sync group share (same field names)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from pykeepalived.config.errors import Diagnostics
 from pykeepalived.config.keywords.base import TIMER_HZ, Fields, ParseContext
@@ -126,8 +126,8 @@ def complete(state: VrrpParseState, ctx: ParseContext) -> VrrpConfig:
         scripts=tuple(_script(s) for s in state.scripts),
         sync_groups=tuple(groups),
         instances=tuple(done),
-        track_files=tuple(_track_file(t) for t in state.track_files),
-        track_processes=tuple(_track_process(t) for t in state.track_processes),
+        track_files=tuple(_model(TrackFile, t) for t in state.track_files),
+        track_processes=tuple(_model(TrackProcess, t) for t in state.track_processes),
         bfd_instances=tuple(_bfd(b, state) for b in state.bfds),
         static_ipaddresses=tuple(state.static_addresses),
         static_routes=tuple(state.static_routes),
@@ -156,70 +156,27 @@ def complete(state: VrrpParseState, ctx: ParseContext) -> VrrpConfig:
 # --------------------------------------------------------------------------- simple objects
 
 
+_Model = TypeVar("_Model", VrrpScript, TrackFile, TrackProcess, BfdInstance)
+
+
+def _model(cls: type[_Model], f: Fields, **given: Any) -> _Model:
+    """``cls`` with each field taken from the key of the same name in ``f``, or from ``given``."""
+    names = (fld.name for fld in dataclasses.fields(cls))
+    return cls(**{name: f[name] for name in names if name not in given}, **given)
+
+
 def _script(f: Fields) -> VrrpScript:
     script = dataclasses.replace(f["script"], user=f["user"], group=f["group"])
-    return VrrpScript(
-        name=f["name"],
-        script=script,
-        interval_s=f["interval_s"],
-        timeout_s=f["timeout_s"],
-        weight=f["weight"],
-        weight_reverse=f["weight_reverse"],
-        rise=f["rise"],
-        fall=f["fall"],
-        init_fail=f["init_fail"],
-        location=f["location"],
-    )
-
-
-def _track_file(f: Fields) -> TrackFile:
-    return TrackFile(
-        name=f["name"],
-        path=f["path"],
-        weight=f["weight"],
-        weight_reverse=f["weight_reverse"],
-        init_file=f["init_file"],
-        init_value=f["init_value"],
-        init_overwrite=f["init_overwrite"],
-        location=f["location"],
-    )
-
-
-def _track_process(f: Fields) -> TrackProcess:
-    return TrackProcess(
-        name=f["name"],
-        process=f["process"],
-        params=tuple(f["params"]),
-        param_match=f["param_match"],
-        weight=f["weight"],
-        weight_reverse=f["weight_reverse"],
-        quorum=f["quorum"],
-        quorum_max=f["quorum_max"],
-        terminate_delay_s=f["terminate_delay_s"],
-        fork_delay_s=f["fork_delay_s"],
-        full_command=f["full_command"],
-        location=f["location"],
-    )
+    return _model(VrrpScript, f, script=script)
 
 
 def _bfd(f: Fields, state: VrrpParseState) -> BfdInstance:
     track = next((t for t in state.bfd_tracks if t["name"] == f["name"]), None)
-    return BfdInstance(
-        name=f["name"],
-        neighbor_ip=f["neighbor_ip"],
-        source_ip=f["source_ip"],
-        min_rx_us=f["min_rx_us"],
-        min_tx_us=f["min_tx_us"],
-        idle_tx_us=f["idle_tx_us"],
-        multiplier=f["multiplier"],
-        passive=f["passive"],
-        ttl=f["ttl"],
-        max_hops=f["max_hops"],
+    return _model(
+        BfdInstance,
+        f,
         weight=track["weight"] if track else 0,
         weight_reverse=bool(track and track["weight_reverse"]),
-        vrrp=f["vrrp"],
-        checker=f["checker"],
-        location=f["location"],
     )
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TypeVar
 
 from pykeepalived.config.keywords import net
@@ -16,22 +17,17 @@ from pykeepalived.config.keywords.base import (
     Keyword,
     KeywordTable,
     ParseContext,
-    check_true_false,
     expect_block,
+    opt_bool,
     read_decimal_unsigned_strvec,
-    unknown_keyword,
+    set_value,
 )
 from pykeepalived.config.keywords.vrrp_common import (
     INT_MAX,
-    TRACK_BFD,
-    TRACK_FILE,
-    TRACK_PROCESS,
-    TRACK_SCRIPT,
+    TRACK_KEYWORDS,
     VrrpParseState,
     interface_known,
-    notify_script,
-    read_tracked_interfaces,
-    read_tracked_list,
+    notify_handler,
     report_missing_interface,
     vrrp_state,
 )
@@ -40,10 +36,6 @@ from pykeepalived.config.model.vrrp import LinkbeatType
 from pykeepalived.config.tree import Node
 
 _Static = TypeVar("_Static", IpAddressSpec, RouteSpec, RuleSpec)
-
-
-def _kw(name: str, handler: Handler) -> Keyword:
-    return Keyword(name, handler)
 
 
 def block_words(block: Node) -> list[str]:
@@ -57,64 +49,26 @@ def block_words(block: Node) -> list[str]:
 # --------------------------------------------------------------------------- vrrp_sync_group
 
 
-def _sg_group(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if f["members"] is not None:
-        ctx.diags.error(f"Group list already specified for sync group {f['name']}", node.location)
-        return
-    if not expect_block(node, ctx):
-        return
-    words = block_words(node)
-    if not words:
-        ctx.diags.error(f"Warning - sync group {f['name']} has empty group block", node.location)
-        return
-    f["members"] = words
-    f["members_location"] = node.location
-
-
-def _sg_track_interface(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if expect_block(node, ctx):
-        read_tracked_interfaces(f["name"], node, ctx, f["track_interfaces"])
-
-
-def _sg_track(key: str, kind_name: str) -> Handler:
-    kind = {"script": TRACK_SCRIPT, "file": TRACK_FILE, "process": TRACK_PROCESS, "bfd": TRACK_BFD}[
-        kind_name
-    ]
+def _group_block(what: str) -> Handler:
+    """``group { NAME ... }`` of a sync group or track group (``what`` names which)."""
 
     def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
-        if expect_block(node, ctx):
-            read_tracked_list(f["name"], node, kind, ctx, f[key])
-
-    return handler
-
-
-def _sg_notify(key: str, what: str) -> Handler:
-    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
-        if f[key] is not None:
-            arg = node.args[0] if node.args else ""
+        if f["members"] is not None:
+            # keepalived says "sync group" for a track group too
             ctx.diags.error(
-                f"vrrp group {f['name']}: {what} already specified - ignoring {arg}",
-                node.location,
+                f"Group list already specified for sync group {f['name']}", node.location
             )
             return
-        script = notify_script(node, ctx)
-        if script is not None:
-            f[key] = script
+        if not expect_block(node, ctx):
+            return
+        words = block_words(node)
+        if not words:
+            ctx.diags.error(f"Warning - {what} {f['name']} has empty group block", node.location)
+            return
+        f["members"] = words
+        f["members_location"] = node.location
 
     return handler
-
-
-def _sg_smtp(node: Node, f: Fields, ctx: ParseContext) -> None:
-    value = True
-    if node.args:
-        parsed = check_true_false(node.args[0])
-        if parsed is None:
-            ctx.diags.error(
-                f"Invalid vrrp_group smtp_alert parameter {node.args[0]}", node.location
-            )
-            return
-        value = parsed
-    f["smtp_alert"] = value
 
 
 def _sg_global_tracking(node: Node, f: Fields, ctx: ParseContext) -> None:
@@ -127,54 +81,30 @@ def _sg_global_tracking(node: Node, f: Fields, ctx: ParseContext) -> None:
     f["tracking_weight"] = True
 
 
-def _sg_tracking_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
-    f["tracking_weight"] = True
-
-
-def _sg_notify_priority_changes(node: Node, f: Fields, ctx: ParseContext) -> None:
-    value = True
-    if node.args:
-        parsed = check_true_false(node.args[0])
-        if parsed is None:
-            ctx.diags.error(
-                f"({f['name']}) Invalid value '{node.args[0]}' for sync group"
-                " notify_priority_changes specified",
-                node.location,
-            )
-            return
-        value = parsed
-    f["notify_priority_changes"] = value
-
-
 SYNC_GROUP_TABLE = KeywordTable(
     "vrrp_sync_group",
     [
-        _kw("group", _sg_group),
-        _kw("track_interface", _sg_track_interface),
-        _kw("track_script", _sg_track("track_scripts", "script")),
-        _kw("track_file", _sg_track("track_files", "file")),
-        _kw("track_process", _sg_track("track_processes", "process")),
-        _kw("track_bfd", _sg_track("track_bfds", "bfd")),
-        _kw("notify_backup", _sg_notify("notify_backup", "notify_backup script")),
-        _kw("notify_master", _sg_notify("notify_master", "notify_master script")),
-        _kw("notify_fault", _sg_notify("notify_fault", "notify_fault script")),
-        _kw("notify_stop", _sg_notify("notify_stop", "notify_stop script")),
-        _kw("notify", _sg_notify("notify", "notify script")),
-        _kw("smtp_alert", _sg_smtp),
-        _kw("global_tracking", _sg_global_tracking),
-        _kw("sync_group_tracking_weight", _sg_tracking_weight),
-        _kw("notify_priority_changes", _sg_notify_priority_changes),
+        Keyword("group", _group_block("sync group")),
+        *TRACK_KEYWORDS,
+        Keyword("notify_backup", notify_handler("notify_backup", "vrrp group {name}:")),
+        Keyword("notify_master", notify_handler("notify_master", "vrrp group {name}:")),
+        Keyword("notify_fault", notify_handler("notify_fault", "vrrp group {name}:")),
+        Keyword("notify_stop", notify_handler("notify_stop", "vrrp group {name}:")),
+        Keyword("notify", notify_handler("notify", "vrrp group {name}:")),
+        Keyword(
+            "smtp_alert", opt_bool("smtp_alert", "Invalid vrrp_group smtp_alert parameter {value}")
+        ),
+        Keyword("global_tracking", _sg_global_tracking),
+        Keyword("sync_group_tracking_weight", set_value("tracking_weight")),
+        Keyword(
+            "notify_priority_changes",
+            opt_bool(
+                "notify_priority_changes",
+                "({name}) Invalid value '{value}' for sync group notify_priority_changes specified",
+            ),
+        ),
     ],
 )
-
-
-def _dispatch(table: KeywordTable, block: Node, f: Fields, ctx: ParseContext) -> None:
-    for child in block.children or ():
-        kw = table.get(child.keyword)
-        if kw is None:
-            unknown_keyword(child, ctx)
-            continue
-        kw.handler(child, f, ctx)
 
 
 def sync_group_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
@@ -209,27 +139,14 @@ def sync_group_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
         "global_tracking": False,
         "notify_priority_changes": None,
     }
-    _dispatch(SYNC_GROUP_TABLE, node, f, ctx)
+    SYNC_GROUP_TABLE.dispatch(node, f, ctx)
     state.sync_groups.append(f)
 
 
 # --------------------------------------------------------------------------- track_group
 
 
-def _tg_group(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if f["members"] is not None:
-        ctx.diags.error(f"Group list already specified for sync group {f['name']}", node.location)
-        return
-    if not expect_block(node, ctx):
-        return
-    words = block_words(node)
-    if not words:
-        ctx.diags.error(f"Warning - track group {f['name']} has empty group block", node.location)
-        return
-    f["members"] = words
-
-
-TRACK_GROUP_TABLE = KeywordTable("track_group", [_kw("group", _tg_group)])
+TRACK_GROUP_TABLE = KeywordTable("track_group", [Keyword("group", _group_block("track group"))])
 
 
 def track_group_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
@@ -245,7 +162,7 @@ def track_group_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
     if not expect_block(node, ctx):
         return
     f: Fields = {"name": name, "location": node.location, "members": None}
-    _dispatch(TRACK_GROUP_TABLE, node, f, ctx)
+    TRACK_GROUP_TABLE.dispatch(node, f, ctx)
     state.track_groups.append(f)
 
 
@@ -307,10 +224,10 @@ def _gg_interfaces(node: Node, f: Fields, ctx: ParseContext) -> None:
 GARP_GROUP_TABLE = KeywordTable(
     "garp_group",
     [
-        _kw("garp_interval", _gg_interval("garp_interval_s", "garp_interval")),
-        _kw("gna_interval", _gg_interval("gna_interval_s", "gna_interval")),
-        _kw("interface", _gg_interface),
-        _kw("interfaces", _gg_interfaces),
+        Keyword("garp_interval", _gg_interval("garp_interval_s", "garp_interval")),
+        Keyword("gna_interval", _gg_interval("gna_interval_s", "gna_interval")),
+        Keyword("interface", _gg_interface),
+        Keyword("interfaces", _gg_interfaces),
     ],
 )
 
@@ -327,7 +244,7 @@ def garp_group_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
         "gna_interval_s": None,
         "interfaces_block": False,
     }
-    _dispatch(GARP_GROUP_TABLE, node, f, ctx)
+    GARP_GROUP_TABLE.dispatch(node, f, ctx)
     if f["garp_interval_s"] is None and f["gna_interval_s"] is None:
         number = 0
         if f["interfaces_block"]:
@@ -343,23 +260,35 @@ def garp_group_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
 # --------------------------------------------------------------------------- linkbeat / delays
 
 
-def linkbeat_interfaces_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
-    """Root keyword ``linkbeat_interfaces { IF [MII|ETHTOOL|IOCTL] ... }``."""
+def _interface_lines(
+    node: Node,
+    fields: Fields,
+    ctx: ParseContext,
+    what: str,
+    read_entry: Callable[[Node, VrrpParseState, ParseContext], None],
+) -> None:
+    """A block of ``IF ...`` lines; a line naming an unknown interface is a fatal error
+    (``what`` says for what), undone with ``dynamic_interfaces``."""
     if not expect_block(node, ctx):
         return
     state = vrrp_state(fields)
     for entry in node.children or ():
         if interface_known(entry.keyword, ctx):
-            linkbeat_entry(entry, state, ctx)
+            read_entry(entry, state, ctx)
             continue
         report_missing_interface(
             ctx,
-            f"unknown interface {entry.keyword} specified for linkbeat interface",
+            f"unknown interface {entry.keyword} specified for {what}",
             entry.location,
-            lambda e=entry: linkbeat_entry(e, state, ctx),  # type: ignore[misc]
+            lambda e=entry: read_entry(e, state, ctx),  # type: ignore[misc]
             fatal=True,
             stops_vrrp=False,
         )
+
+
+def linkbeat_interfaces_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
+    """Root keyword ``linkbeat_interfaces { IF [MII|ETHTOOL|IOCTL] ... }``."""
+    _interface_lines(node, fields, ctx, "linkbeat interface", linkbeat_entry)
 
 
 def linkbeat_entry(entry: Node, state: VrrpParseState, ctx: ParseContext) -> None:
@@ -378,21 +307,7 @@ def linkbeat_entry(entry: Node, state: VrrpParseState, ctx: ParseContext) -> Non
 
 def up_down_delays_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
     """Root keyword ``interface_up_down_delays { IF DOWN [UP] ... }`` (seconds, max 255)."""
-    if not expect_block(node, ctx):
-        return
-    state = vrrp_state(fields)
-    for entry in node.children or ():
-        if interface_known(entry.keyword, ctx):
-            up_down_entry(entry, state, ctx)
-            continue
-        report_missing_interface(
-            ctx,
-            f"unknown interface {entry.keyword} specified for up/down delay",
-            entry.location,
-            lambda e=entry: up_down_entry(e, state, ctx),  # type: ignore[misc]
-            fatal=True,
-            stops_vrrp=False,
-        )
+    _interface_lines(node, fields, ctx, "up/down delay", up_down_entry)
 
 
 def up_down_entry(entry: Node, state: VrrpParseState, ctx: ParseContext) -> None:

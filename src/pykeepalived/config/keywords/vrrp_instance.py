@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 
 from pykeepalived.config.keywords import net
 from pykeepalived.config.keywords.base import (
@@ -19,27 +20,26 @@ from pykeepalived.config.keywords.base import (
     KeywordTable,
     ParseContext,
     check_true_false,
+    decimal_arg,
     expect_block,
-    read_decimal_unsigned_strvec,
+    number,
+    opt_bool,
     read_int_strvec,
     read_unsigned_strvec,
     require_args,
-    unknown_keyword,
+    set_value,
+    unsigned_arg,
 )
 from pykeepalived.config.keywords.vrrp_common import (
     IFNAMSIZ,
     INT_MAX,
-    TRACK_BFD,
-    TRACK_FILE,
-    TRACK_PROCESS,
-    TRACK_SCRIPT,
+    TRACK_KEYWORDS,
     UINT_MAX,
     interface_known,
     is_loopback,
+    notify_handler,
     notify_script,
     parse_ip,
-    read_tracked_interfaces,
-    read_tracked_list,
     report_missing_interface,
     vrrp_state,
 )
@@ -232,45 +232,6 @@ def _vrf(node: Node, f: Fields, ctx: ParseContext) -> None:
     f["vrf"] = name
 
 
-def _vrid(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 1, 255)
-    if value is None:
-        ctx.diags.error(
-            f"({_iname(f)}): VRID '{node.args[0]}' not valid - must be between 1 & 255",
-            node.location,
-        )
-        return
-    f["vrid"] = value
-
-
-def _priority(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 1, 255)
-    if value is None:
-        ctx.diags.error(
-            f"({_iname(f)}) Priority not valid! must be between 1 & 255. Using default 100",
-            node.location,
-        )
-        value = 100
-    f["priority"] = value
-
-
-def _advert_int(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_decimal_unsigned_strvec(node, ctx, 0, TIMER_HZ // 100, 255 * TIMER_HZ, places=6)
-    if not value:
-        ctx.diags.error(
-            f"({_iname(f)}) Advert interval ({node.args[0]}) not valid! Must be > 0 - ignoring",
-            node.location,
-        )
-        return
-    f["adver_int_us"] = value
-
-
 def _version(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
@@ -299,35 +260,6 @@ def _native_ipv6(node: Node, f: Fields, ctx: ParseContext) -> None:
     f["native_ipv6"] = True
 
 
-def _preempt_delay(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_decimal_unsigned_strvec(node, ctx, 0, 0, TIMER_MAX_SEC * TIMER_HZ, places=6)
-    if value is None:
-        ctx.diags.error(
-            f"({_iname(f)}) Preempt_delay not valid! must be between 0-{TIMER_MAX_SEC}",
-            node.location,
-        )
-        value = 0
-    f["preempt_delay_us"] = value
-
-
-def _instance_bool(key: str, message: str, *, default: bool = True) -> Handler:
-    """``keyword [<BOOL>]``: a bad value is reported with ``message`` and ignored."""
-
-    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
-        if not node.args:
-            f[key] = default
-            return
-        value = check_true_false(node.args[0])
-        if value is None:
-            ctx.diags.error(message.format(name=_iname(f), value=node.args[0]), node.location)
-            return
-        f[key] = value
-
-    return handler
-
-
 def _skip_check_adv_addr(node: Node, f: Fields, ctx: ParseContext) -> None:
     # keepalived 2.2.7 sets the flag for any valid BOOL, even "false" (vrrp_parser.c)
     if node.args and check_true_false(node.args[0]) is None:
@@ -338,19 +270,6 @@ def _skip_check_adv_addr(node: Node, f: Fields, ctx: ParseContext) -> None:
     f["skip_check_adv_addr"] = True
 
 
-def _debug(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 0, 4)
-    if value is None:
-        ctx.diags.error(
-            f"({_iname(f)}) Debug value '{node.args[0]}' not valid; must be between 0-4",
-            node.location,
-        )
-        return
-    f["debug"] = value
-
-
 def _kernel_rx_buf_size(node: Node, f: Fields, ctx: ParseContext) -> None:
     if len(node.args) == 1:
         value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
@@ -358,18 +277,6 @@ def _kernel_rx_buf_size(node: Node, f: Fields, ctx: ParseContext) -> None:
             f["kernel_rx_buf_size"] = value
             return
     ctx.diags.error(f"({_iname(f)}) invalid kernel_rx_buf_size specified", node.location)
-
-
-def _down_timer_adverts(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 1, 100)
-    if value is None:
-        ctx.diags.error(
-            f"({_iname(f)}): Invalid down_timer_adverts [1:100] '{node.args[0]}'", node.location
-        )
-        return
-    f["down_timer_adverts"] = value
 
 
 def _linkbeat(node: Node, f: Fields, ctx: ParseContext) -> None:
@@ -427,22 +334,18 @@ def _address_block(key: str, *, vip: bool) -> Handler:
     return handler
 
 
-def _routes(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not expect_block(node, ctx):
-        return
-    for entry in node.children or ():
-        spec = net.parse_route(entry, ctx, virtual=True)
-        if spec is not None:
-            f["vroutes"].append(spec)
+def _spec_block(key: str, parse: Callable[[Node, ParseContext], object | None]) -> Handler:
+    """A block of one route (or rule) a line, each kept one appended to ``fields[key]``."""
 
+    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
+        if not expect_block(node, ctx):
+            return
+        for entry in node.children or ():
+            spec = parse(entry, ctx)
+            if spec is not None:
+                f[key].append(spec)
 
-def _rules(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not expect_block(node, ctx):
-        return
-    for entry in node.children or ():
-        spec = net.parse_rule(entry, ctx, virtual=True)
-        if spec is not None:
-            f["vrules"].append(spec)
+    return handler
 
 
 def _src_ip(node: Node, f: Fields, ctx: ParseContext) -> None:
@@ -573,19 +476,6 @@ def _old_unicast_checksum(node: Node, f: Fields, ctx: ParseContext) -> None:
             )
     else:
         f["chksum_compat"] = UnicastChecksumCompat.CONFIG
-
-
-def _unicast_ttl(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 0, 255)
-    if value is None:
-        ctx.diags.error(
-            f"({_iname(f)}): TTL '{node.args[0]}' not valid - must be between 0 & 255",
-            node.location,
-        )
-        return
-    f["ttl"] = value
 
 
 # --------------------------------------------------------------------------- VMAC / ipvlan
@@ -762,62 +652,6 @@ def _vmac_garp_intvl(node: Node, f: Fields, ctx: ParseContext) -> None:
     _garp_extra_if(node, f, ctx)
 
 
-# --------------------------------------------------------------------------- tracking
-
-
-def _track_interface(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if expect_block(node, ctx):
-        read_tracked_interfaces(_iname(f), node, ctx, f["track_interfaces"])
-
-
-def _track_list(key: str, kind_name: str) -> Handler:
-    kinds = {
-        "script": TRACK_SCRIPT,
-        "file": TRACK_FILE,
-        "process": TRACK_PROCESS,
-        "bfd": TRACK_BFD,
-    }
-    kind = kinds[kind_name]
-
-    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
-        if expect_block(node, ctx):
-            read_tracked_list(_iname(f), node, kind, ctx, f[key])
-
-    return handler
-
-
-# --------------------------------------------------------------------------- GARP
-
-
-def _garp_uint(key: str, message: str, *, scale_max: int, zero_to_one: str | None) -> Handler:
-    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
-        if not require_args(node, 1, ctx):
-            return
-        value = read_unsigned_strvec(node, ctx, 0, 0, scale_max)
-        if value is None:
-            ctx.diags.error(message.format(name=_iname(f), value=node.args[0]), node.location)
-            return
-        if value == 0 and zero_to_one is not None:
-            ctx.diags.error(zero_to_one.format(name=_iname(f)), node.location)
-            value = 1
-        f[key] = value
-
-    return handler
-
-
-def _garp_refresh(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX)
-    if value is None:
-        ctx.diags.error(
-            f"({_iname(f)}): Invalid garp_master_refresh '{node.args[0]}' - ignoring",
-            node.location,
-        )
-        value = 0
-    f["garp_refresh_s"] = value
-
-
 # --------------------------------------------------------------------------- auth
 
 
@@ -857,21 +691,6 @@ def _authentication(node: Node, f: Fields, ctx: ParseContext) -> None:
 # --------------------------------------------------------------------------- notify
 
 
-def _notify(key: str, what: str) -> Handler:
-    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
-        if f[key] is not None:
-            arg = node.args[0] if node.args else ""
-            ctx.diags.error(
-                f"({_iname(f)}) {what} already specified - ignoring {arg}", node.location
-            )
-            return
-        script = notify_script(node, ctx)
-        if script is not None:
-            f[key] = script
-
-    return handler
-
-
 def _notify_deleted(node: Node, f: Fields, ctx: ParseContext) -> None:
     if f["notify_deleted"]:
         arg = node.args[0] if node.args else ""
@@ -884,162 +703,195 @@ def _notify_deleted(node: Node, f: Fields, ctx: ParseContext) -> None:
     f["notify_deleted"] = True
 
 
-def _smtp_alert(node: Node, f: Fields, ctx: ParseContext) -> None:
-    value = True
-    if node.args:
-        parsed = check_true_false(node.args[0])
-        if parsed is None:
-            ctx.diags.error(
-                f"Invalid vrrp_instance smtp_alert parameter {node.args[0]}", node.location
-            )
-            return
-        value = parsed
-    f["smtp_alert"] = value
-
-
-def _set(key: str, value: object) -> Handler:
-    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
-        f[key] = value
-
-    return handler
-
-
-def _kw(name: str, handler: Handler) -> Keyword:
-    return Keyword(name, handler)
-
-
 INSTANCE_TABLE = KeywordTable(
     "vrrp_instance",
     [
-        _kw("use_vmac", _use_vmac),
-        _kw("use_vmac_addr", _set("use_vmac_addr", True)),
-        _kw("vmac_xmit_base", _set("vmac_xmit_base", True)),
-        _kw("use_ipvlan", _use_ipvlan),
-        _kw("unicast_peer", _unicast_peer),
-        _kw("unicast_fault_no_peer", _unicast_flag("unicast_fault_no_peer")),
-        _kw("check_unicast_src", _unicast_flag("check_unicast_src")),
-        _kw("old_unicast_checksum", _old_unicast_checksum),
-        _kw("native_ipv6", _native_ipv6),
-        _kw("state", _state),
-        _kw("interface", _interface),
-        _kw("vrf", _vrf),
-        _kw("dont_track_primary", _set("dont_track_primary", True)),
-        _kw("track_interface", _track_interface),
-        _kw("track_script", _track_list("track_scripts", "script")),
-        _kw("track_file", _track_list("track_files", "file")),
-        _kw("track_process", _track_list("track_processes", "process")),
-        _kw("track_bfd", _track_list("track_bfds", "bfd")),
-        _kw("mcast_src_ip", _src_ip),
-        _kw("unicast_src_ip", _unicast_src_ip),
-        _kw("mcast_dst_ip", _mcast_dst_ip),
-        _kw("track_src_ip", _set("track_src_ip", True)),
-        _kw("virtual_router_id", _vrid),
-        _kw("unicast_ttl", _unicast_ttl),
-        _kw("version", _version),
-        _kw("priority", _priority),
-        _kw("advert_int", _advert_int),
-        _kw("virtual_ipaddress", _address_block("vips", vip=True)),
-        _kw("virtual_ipaddress_excluded", _address_block("evips", vip=False)),
-        _kw("promote_secondaries", _set("promote_secondaries", True)),
-        _kw("linkbeat_use_polling", _linkbeat),
-        _kw("virtual_routes", _routes),
-        _kw("virtual_rules", _rules),
-        _kw("accept", _set("accept", True)),
-        _kw("no_accept", _set("accept", False)),
-        _kw("skip_check_adv_addr", _skip_check_adv_addr),
-        _kw(
-            "strict_mode",
-            _instance_bool("strict", "({name}) invalid strict_mode {value} specified"),
+        Keyword("use_vmac", _use_vmac),
+        Keyword("use_vmac_addr", set_value("use_vmac_addr")),
+        Keyword("vmac_xmit_base", set_value("vmac_xmit_base")),
+        Keyword("use_ipvlan", _use_ipvlan),
+        Keyword("unicast_peer", _unicast_peer),
+        Keyword("unicast_fault_no_peer", _unicast_flag("unicast_fault_no_peer")),
+        Keyword("check_unicast_src", _unicast_flag("check_unicast_src")),
+        Keyword("old_unicast_checksum", _old_unicast_checksum),
+        Keyword("native_ipv6", _native_ipv6),
+        Keyword("state", _state),
+        Keyword("interface", _interface),
+        Keyword("vrf", _vrf),
+        Keyword("dont_track_primary", set_value("dont_track_primary")),
+        *TRACK_KEYWORDS,
+        Keyword("mcast_src_ip", _src_ip),
+        Keyword("unicast_src_ip", _unicast_src_ip),
+        Keyword("mcast_dst_ip", _mcast_dst_ip),
+        Keyword("track_src_ip", set_value("track_src_ip")),
+        Keyword(
+            "virtual_router_id",
+            number(
+                "vrid",
+                unsigned_arg(1, 255),
+                "({name}): VRID '{value}' not valid - must be between 1 & 255",
+            ),
         ),
-        _kw("preempt", _set("nopreempt", False)),
-        _kw("nopreempt", _set("nopreempt", True)),
-        _kw("preempt_delay", _preempt_delay),
-        _kw("debug", _debug),
-        _kw("notify_backup", _notify("notify_backup", "notify_backup script")),
-        _kw("notify_master", _notify("notify_master", "notify_master script")),
-        _kw("notify_fault", _notify("notify_fault", "notify_fault script")),
-        _kw("notify_stop", _notify("notify_stop", "notify_stop script")),
-        _kw("notify_deleted", _notify_deleted),
-        _kw("notify", _notify("notify", "notify script")),
-        _kw(
-            "notify_master_rx_lower_pri",
-            _notify("notify_master_rx_lower_pri", "notify_master_rx_lower_pri script"),
+        Keyword(
+            "unicast_ttl",
+            number(
+                "ttl",
+                unsigned_arg(0, 255),
+                "({name}): TTL '{value}' not valid - must be between 0 & 255",
+            ),
         ),
-        _kw("smtp_alert", _smtp_alert),
-        _kw(
+        Keyword("version", _version),
+        Keyword(
+            "priority",
+            number(
+                "priority",
+                unsigned_arg(1, 255),
+                "({name}) Priority not valid! must be between 1 & 255. Using default 100",
+                default=100,
+            ),
+        ),
+        Keyword(
+            "advert_int",
+            number(
+                "adver_int_us",
+                decimal_arg(TIMER_HZ // 100, 255 * TIMER_HZ, places=6),
+                "({name}) Advert interval ({value}) not valid! Must be > 0 - ignoring",
+            ),
+        ),
+        Keyword("virtual_ipaddress", _address_block("vips", vip=True)),
+        Keyword("virtual_ipaddress_excluded", _address_block("evips", vip=False)),
+        Keyword("promote_secondaries", set_value("promote_secondaries")),
+        Keyword("linkbeat_use_polling", _linkbeat),
+        Keyword(
+            "virtual_routes",
+            _spec_block("vroutes", lambda entry, ctx: net.parse_route(entry, ctx, virtual=True)),
+        ),
+        Keyword(
+            "virtual_rules",
+            _spec_block("vrules", lambda entry, ctx: net.parse_rule(entry, ctx, virtual=True)),
+        ),
+        Keyword("accept", set_value("accept", True)),
+        Keyword("no_accept", set_value("accept", False)),
+        Keyword("skip_check_adv_addr", _skip_check_adv_addr),
+        Keyword(
+            "strict_mode", opt_bool("strict", "({name}) invalid strict_mode {value} specified")
+        ),
+        Keyword("preempt", set_value("nopreempt", False)),
+        Keyword("nopreempt", set_value("nopreempt", True)),
+        Keyword(
+            "preempt_delay",
+            number(
+                "preempt_delay_us",
+                decimal_arg(0, TIMER_MAX_SEC * TIMER_HZ, places=6),
+                f"({{name}}) Preempt_delay not valid! must be between 0-{TIMER_MAX_SEC}",
+                default=0,
+            ),
+        ),
+        Keyword(
+            "debug",
+            number(
+                "debug",
+                unsigned_arg(0, 4),
+                "({name}) Debug value '{value}' not valid; must be between 0-4",
+            ),
+        ),
+        Keyword("notify_backup", notify_handler("notify_backup", "({name})")),
+        Keyword("notify_master", notify_handler("notify_master", "({name})")),
+        Keyword("notify_fault", notify_handler("notify_fault", "({name})")),
+        Keyword("notify_stop", notify_handler("notify_stop", "({name})")),
+        Keyword("notify_deleted", _notify_deleted),
+        Keyword("notify", notify_handler("notify", "({name})")),
+        Keyword(
+            "notify_master_rx_lower_pri", notify_handler("notify_master_rx_lower_pri", "({name})")
+        ),
+        Keyword(
+            "smtp_alert",
+            opt_bool("smtp_alert", "Invalid vrrp_instance smtp_alert parameter {value}"),
+        ),
+        Keyword(
             "notify_priority_changes",
-            _instance_bool(
+            opt_bool(
                 "notify_priority_changes",
                 "({name}) Invalid value '{value}' for notify_priority_changes specified",
             ),
         ),
-        _kw("lvs_sync_daemon_interface", _lvs_syncd),
-        _kw(
+        Keyword("lvs_sync_daemon_interface", _lvs_syncd),
+        Keyword(
             "garp_master_delay",
-            _garp_uint(
+            number(
                 "garp_delay_s",
+                unsigned_arg(0, UINT_MAX // TIMER_HZ),
                 "({name}): garp_master_delay '{value}' invalid - ignoring",
-                scale_max=UINT_MAX // TIMER_HZ,
-                zero_to_one=None,
             ),
         ),
-        _kw("garp_master_refresh", _garp_refresh),
-        _kw(
+        Keyword(
+            "garp_master_refresh",
+            number(
+                "garp_refresh_s",
+                unsigned_arg(0, UINT_MAX),
+                "({name}): Invalid garp_master_refresh '{value}' - ignoring",
+                default=0,
+            ),
+        ),
+        Keyword(
             "garp_master_repeat",
-            _garp_uint(
+            number(
                 "garp_rep",
+                unsigned_arg(0, UINT_MAX),
                 "({name}): garp_master_repeat '{value}' invalid - ignoring",
-                scale_max=UINT_MAX,
-                zero_to_one="({name}): garp_master_repeat must be greater than 0, setting to 1",
+                zero="({name}): garp_master_repeat must be greater than 0, setting to 1",
             ),
         ),
-        _kw(
+        Keyword(
             "garp_master_refresh_repeat",
-            _garp_uint(
+            number(
                 "garp_refresh_rep",
+                unsigned_arg(0, UINT_MAX),
                 "({name}): garp_master_refresh_repeat '{value}' invalid - ignoring",
-                scale_max=UINT_MAX,
-                zero_to_one=(
-                    "({name}): garp_master_refresh_repeat must be greater than 0, setting to 1"
-                ),
+                zero="({name}): garp_master_refresh_repeat must be greater than 0, setting to 1",
             ),
         ),
-        _kw(
+        Keyword(
             "garp_lower_prio_delay",
-            _garp_uint(
+            number(
                 "garp_lower_prio_delay_s",
+                unsigned_arg(0, UINT_MAX // TIMER_HZ),
                 "({name}): garp_lower_prio_delay '{value}' invalid - ignoring",
-                scale_max=UINT_MAX // TIMER_HZ,
-                zero_to_one=None,
             ),
         ),
-        _kw(
+        Keyword(
             "garp_lower_prio_repeat",
-            _garp_uint(
+            number(
                 "garp_lower_prio_rep",
+                unsigned_arg(0, INT_MAX),
                 "({name}): Invalid garp_lower_prio_repeat '{value}'",
-                scale_max=INT_MAX,
-                zero_to_one=None,
             ),
         ),
-        _kw("down_timer_adverts", _down_timer_adverts),
-        _kw("garp_extra_if", _garp_extra_if),
-        _kw("vmac_garp_intvl", _vmac_garp_intvl),
-        _kw(
+        Keyword(
+            "down_timer_adverts",
+            number(
+                "down_timer_adverts",
+                unsigned_arg(1, 100),
+                "({name}): Invalid down_timer_adverts [1:100] '{value}'",
+            ),
+        ),
+        Keyword("garp_extra_if", _garp_extra_if),
+        Keyword("vmac_garp_intvl", _vmac_garp_intvl),
+        Keyword(
             "lower_prio_no_advert",
-            _instance_bool(
+            opt_bool(
                 "lower_prio_no_advert", "({name}) invalid lower_prio_no_advert {value} specified"
             ),
         ),
-        _kw(
+        Keyword(
             "higher_prio_send_advert",
-            _instance_bool(
+            opt_bool(
                 "higher_prio_send_advert",
                 "({name}) invalid higher_prio_send_advert {value} specified",
             ),
         ),
-        _kw("kernel_rx_buf_size", _kernel_rx_buf_size),
-        _kw("authentication", _authentication),
+        Keyword("kernel_rx_buf_size", _kernel_rx_buf_size),
+        Keyword("authentication", _authentication),
     ],
 )
 
@@ -1082,11 +934,6 @@ def vrrp_instance_handler(node: Node, fields: Fields, ctx: ParseContext) -> None
     if not expect_block(node, ctx):
         return
     inst = new_instance(name, node, ctx)
-    for child in node.children or ():
-        kw = INSTANCE_TABLE.get(child.keyword)
-        if kw is None:
-            unknown_keyword(child, ctx)
-            continue
-        kw.handler(child, inst, ctx)
+    INSTANCE_TABLE.dispatch(node, inst, ctx)
     end_instance(inst, ctx, node)
     state.instances.append(inst)

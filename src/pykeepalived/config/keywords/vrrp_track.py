@@ -9,6 +9,7 @@ System-dependent steps (user lookup, creating the track file) are left to the ru
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 from pykeepalived.config.keywords.base import (
     TIMER_HZ,
@@ -17,13 +18,20 @@ from pykeepalived.config.keywords.base import (
     Keyword,
     KeywordTable,
     ParseContext,
+    decimal_arg,
     expect_block,
+    format_message,
+    ignored,
+    int_arg,
+    number,
     read_decimal_unsigned_strvec,
     read_int_strvec,
     read_unsigned_strvec,
     report_quote_error,
     require_args,
+    set_value,
     unknown_keyword,
+    unsigned_arg,
 )
 from pykeepalived.config.keywords.vrrp_common import (
     INT_MAX,
@@ -37,17 +45,37 @@ from pykeepalived.config.model.vrrp import ParamMatch
 from pykeepalived.config.tree import Node
 
 
-def _kw(name: str, handler: Handler) -> Keyword:
-    return Keyword(name, handler)
+def _reverse_option(node: Node, f: Fields, ctx: ParseContext, unknown: str) -> None:
+    """The optional ``reverse`` after ``weight N``; ``unknown`` is the message for another
+    word (``{name}``: the object's name, ``{option}``: the word)."""
+    if len(node.args) < 2:
+        return
+    if node.args[1] == "reverse":
+        f["weight_reverse"] = True
+    else:
+        ctx.diags.error(unknown.format(name=f["name"], option=node.args[1]), node.location)
 
 
-def _dispatch(table: KeywordTable, block: Node, f: Fields, ctx: ParseContext) -> None:
-    for child in block.children or ():
-        kw = table.get(child.keyword)
-        if kw is None:
-            unknown_keyword(child, ctx)
-            continue
-        kw.handler(child, f, ctx)
+def _read_object(
+    node: Node,
+    ctx: ParseContext,
+    table: KeywordTable,
+    defaults: Fields,
+    *,
+    missing: tuple[str, str],
+) -> Fields | None:
+    """The fields of a ``KEYWORD NAME { ... }`` tracked object, read with ``table`` over
+    ``defaults``. ``missing`` is a mandatory key and the message (``{name}``) reported at the
+    closing brace when it was not given; ``None`` then (or without a name or block)."""
+    if not require_args(node, 1, ctx) or not expect_block(node, ctx):
+        return None
+    f: Fields = {"name": node.args[0], "location": node.location, **defaults}
+    table.dispatch(node, f, ctx)
+    key, message = missing
+    if f[key] is None:
+        ctx.diags.error(format_message(message, node, f), node.end_location or node.location)
+        return None
+    return f
 
 
 # --------------------------------------------------------------------------- vrrp_script
@@ -66,46 +94,6 @@ def _script_script(node: Node, f: Fields, ctx: ParseContext) -> None:
         f["script"] = Script(tuple(argv), text=words[0])
 
 
-def _script_interval(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    hi = UINT_MAX // TIMER_HZ
-    value = read_unsigned_strvec(node, ctx, 0, 0, hi)
-    if value is None:
-        ctx.diags.error(
-            f"({f['name']}): vrrp script interval '{node.args[0]}' must be between 1 and {hi}"
-            " - ignoring",
-            node.location,
-        )
-        return
-    if value == 0:
-        ctx.diags.error(
-            f"({f['name']}): vrrp script interval must be greater than 0, setting to 1",
-            node.location,
-        )
-        value = 1
-    f["interval_s"] = float(value)
-
-
-def _script_timeout(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 0, UINT_MAX // TIMER_HZ)
-    if value is None:
-        ctx.diags.error(
-            f"({f['name']}): vrrp script timeout '{node.args[0]}' invalid - ignoring",
-            node.location,
-        )
-        return
-    if value == 0:
-        ctx.diags.error(
-            f"({f['name']}): vrrp script timeout must be greater than 0, setting to 1",
-            node.location,
-        )
-        value = 1
-    f["timeout_s"] = float(value)
-
-
 def _script_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
     if not require_args(node, 1, ctx):
         return
@@ -116,29 +104,7 @@ def _script_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
         )
     else:
         f["weight"] = value
-    if len(node.args) >= 2:
-        if node.args[1] == "reverse":
-            f["weight_reverse"] = True
-        else:
-            ctx.diags.error(
-                f"vrrp_script {f['name']} unknown weight option {node.args[1]}", node.location
-            )
-
-
-def _script_rise_fall(key: str) -> Handler:
-    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
-        if not require_args(node, 1, ctx):
-            return
-        value = read_unsigned_strvec(node, ctx, 0, 1, INT_MAX)
-        if value is None:
-            ctx.diags.error(
-                f"({f['name']}): vrrp script {key} value '{node.args[0]}' invalid, defaulting to 1",
-                node.location,
-            )
-            value = 1
-        f[key] = value
-
-    return handler
+    _reverse_option(node, f, ctx, "vrrp_script {name} unknown weight option {option}")
 
 
 def _script_user(node: Node, f: Fields, ctx: ParseContext) -> None:
@@ -148,51 +114,80 @@ def _script_user(node: Node, f: Fields, ctx: ParseContext) -> None:
     f["group"] = node.args[1] if len(node.args) > 1 else None
 
 
-def _script_init_fail(node: Node, f: Fields, ctx: ParseContext) -> None:
-    f["init_fail"] = True
-
+SCRIPT_INTERVAL_MAX_S = UINT_MAX // TIMER_HZ
 
 SCRIPT_TABLE = KeywordTable(
     "vrrp_script",
     [
-        _kw("script", _script_script),
-        _kw("interval", _script_interval),
-        _kw("timeout", _script_timeout),
-        _kw("weight", _script_weight),
-        _kw("rise", _script_rise_fall("rise")),
-        _kw("fall", _script_rise_fall("fall")),
-        _kw("user", _script_user),
-        _kw("init_fail", _script_init_fail),
+        Keyword("script", _script_script),
+        Keyword(
+            "interval",
+            number(
+                "interval_s",
+                unsigned_arg(0, SCRIPT_INTERVAL_MAX_S),
+                f"({{name}}): vrrp script interval '{{value}}' must be between 1 and"
+                f" {SCRIPT_INTERVAL_MAX_S} - ignoring",
+                zero="({name}): vrrp script interval must be greater than 0, setting to 1",
+                convert=float,
+            ),
+        ),
+        Keyword(
+            "timeout",
+            number(
+                "timeout_s",
+                unsigned_arg(0, SCRIPT_INTERVAL_MAX_S),
+                "({name}): vrrp script timeout '{value}' invalid - ignoring",
+                zero="({name}): vrrp script timeout must be greater than 0, setting to 1",
+                convert=float,
+            ),
+        ),
+        Keyword("weight", _script_weight),
+        Keyword(
+            "rise",
+            number(
+                "rise",
+                unsigned_arg(1, INT_MAX),
+                "({name}): vrrp script rise value '{value}' invalid, defaulting to 1",
+                default=1,
+            ),
+        ),
+        Keyword(
+            "fall",
+            number(
+                "fall",
+                unsigned_arg(1, INT_MAX),
+                "({name}): vrrp script fall value '{value}' invalid, defaulting to 1",
+                default=1,
+            ),
+        ),
+        Keyword("user", _script_user),
+        Keyword("init_fail", set_value("init_fail")),
     ],
 )
 
 
 def vrrp_script_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
     """Root keyword ``vrrp_script NAME { ... }``."""
-    if not require_args(node, 1, ctx) or not expect_block(node, ctx):
-        return
-    f: Fields = {
-        "name": node.args[0],
-        "location": node.location,
-        "script": None,
-        "interval_s": 1.0,
-        "timeout_s": None,
-        "weight": 0,
-        "weight_reverse": False,
-        "rise": 1,
-        "fall": 1,
-        "init_fail": False,
-        "user": None,
-        "group": None,
-    }
-    _dispatch(SCRIPT_TABLE, node, f, ctx)
-    if f["script"] is None:
-        ctx.diags.error(
-            f"No script set for vrrp_script {f['name']} - removing",
-            node.end_location or node.location,
-        )
-        return
-    vrrp_state(fields).scripts.append(f)
+    f = _read_object(
+        node,
+        ctx,
+        SCRIPT_TABLE,
+        {
+            "script": None,
+            "interval_s": 1.0,
+            "timeout_s": None,
+            "weight": 0,
+            "weight_reverse": False,
+            "rise": 1,
+            "fall": 1,
+            "init_fail": False,
+            "user": None,
+            "group": None,
+        },
+        missing=("script", "No script set for vrrp_script {name} - removing"),
+    )
+    if f is not None:
+        vrrp_state(fields).scripts.append(f)
 
 
 # --------------------------------------------------------------------------- track_file
@@ -211,33 +206,33 @@ def _tfile_file(node: Node, f: Fields, ctx: ParseContext) -> None:
     f["path"] = node.args[0]
 
 
-def _tfile_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not node.args:
-        ctx.diags.error(f"No weight specified for track file {f['name']} - ignoring", node.location)
-        return
-    if f["_weight_set"]:
-        ctx.diags.error(
-            f"Weight already set for track file {f['name']} - ignoring {node.args[0]}",
-            node.location,
-        )
-        return
-    value = read_int_strvec(node, ctx, 0, -254, 254)
-    if value is None:
-        ctx.diags.error(
-            f"Weight ({node.args[0]}) for track_file {f['name']} must be between [-254..254]"
-            " inclusive. Ignoring...",
-            node.location,
-        )
-        return
-    if len(node.args) >= 2:
-        if node.args[1] == "reverse":
-            f["weight_reverse"] = True
-        else:
+def _weight_once(noun: str, block: str, is_set: Callable[[Fields], bool]) -> Handler:
+    """``weight N [reverse]`` of a track file or track process, ignored once ``is_set``;
+    keepalived's messages name the object ``noun`` or ``block``."""
+
+    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
+        name = f["name"]
+        if not node.args:
+            ctx.diags.error(f"No weight specified for {noun} {name} - ignoring", node.location)
+            return
+        if is_set(f):
             ctx.diags.error(
-                f"track_file {f['name']} unknown weight option {node.args[1]}", node.location
+                f"Weight already set for {noun} {name} - ignoring {node.args[0]}", node.location
             )
-    f["weight"] = value
-    f["_weight_set"] = True
+            return
+        value = read_int_strvec(node, ctx, 0, -254, 254)
+        if value is None:
+            ctx.diags.error(
+                f"Weight ({node.args[0]}) for {block} {name} must be between [-254..254]"
+                " inclusive. Ignoring...",
+                node.location,
+            )
+            return
+        _reverse_option(node, f, ctx, block + " {name} unknown weight option {option}")
+        f["weight"] = value
+        f["_weight_set"] = True
+
+    return handler
 
 
 def _tfile_init(node: Node, f: Fields, ctx: ParseContext) -> None:
@@ -267,7 +262,11 @@ def _tfile_init(node: Node, f: Fields, ctx: ParseContext) -> None:
 
 TRACK_FILE_TABLE = KeywordTable(
     "track_file",
-    [_kw("file", _tfile_file), _kw("weight", _tfile_weight), _kw("init_file", _tfile_init)],
+    [
+        Keyword("file", _tfile_file),
+        Keyword("weight", _weight_once("track file", "track_file", lambda f: f["_weight_set"])),
+        Keyword("init_file", _tfile_init),
+    ],
 )
 
 
@@ -275,27 +274,23 @@ def track_file_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
     """Root keyword ``track_file NAME { ... }`` (and the deprecated ``vrrp_track_file``)."""
     if node.keyword == "vrrp_track_file":
         ctx.diags.info('"vrrp_track_file" is deprecated, please use "track_file"', node.location)
-    if not require_args(node, 1, ctx) or not expect_block(node, ctx):
-        return
-    f: Fields = {
-        "name": node.args[0],
-        "location": node.location,
-        "path": None,
-        "weight": 1,
-        "weight_reverse": False,
-        "_weight_set": False,
-        "init_file": False,
-        "init_value": None,
-        "init_overwrite": False,
-    }
-    _dispatch(TRACK_FILE_TABLE, node, f, ctx)
-    if f["path"] is None:
-        ctx.diags.error(
-            f"No file set for track_file {f['name']} - ignoring",
-            node.end_location or node.location,
-        )
-        return
-    vrrp_state(fields).track_files.append(f)
+    f = _read_object(
+        node,
+        ctx,
+        TRACK_FILE_TABLE,
+        {
+            "path": None,
+            "weight": 1,
+            "weight_reverse": False,
+            "_weight_set": False,
+            "init_file": False,
+            "init_value": None,
+            "init_overwrite": False,
+        },
+        missing=("path", "No file set for track_file {name} - ignoring"),
+    )
+    if f is not None:
+        vrrp_state(fields).track_files.append(f)
 
 
 # --------------------------------------------------------------------------- vrrp_track_process
@@ -327,35 +322,6 @@ def _tp_param_match(node: Node, f: Fields, ctx: ParseContext) -> None:
         ctx.diags.error(f"Invalid param_match type {node.args[0]} - ignoring", node.location)
         return
     f["full_command"] = True
-
-
-def _tp_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
-    name = f["name"]
-    if not node.args:
-        ctx.diags.error(f"No weight specified for track process {name} - ignoring", node.location)
-        return
-    if f["weight"]:
-        ctx.diags.error(
-            f"Weight already set for track process {name} - ignoring {node.args[0]}",
-            node.location,
-        )
-        return
-    value = read_int_strvec(node, ctx, 0, -254, 254)
-    if value is None:
-        ctx.diags.error(
-            f"Weight ({node.args[0]}) for vrrp_track_process {name} must be between"
-            " [-254..254] inclusive. Ignoring...",
-            node.location,
-        )
-        return
-    if len(node.args) >= 2:
-        if node.args[1] == "reverse":
-            f["weight_reverse"] = True
-        else:
-            ctx.diags.error(
-                f"vrrp_track_process {name} unknown weight option {node.args[1]}", node.location
-            )
-    f["weight"] = value
 
 
 def _tp_quorum(node: Node, f: Fields, ctx: ParseContext) -> None:
@@ -417,52 +383,47 @@ def _tp_delay(prefix: str) -> Handler:
     return handler
 
 
-def _tp_full(node: Node, f: Fields, ctx: ParseContext) -> None:
-    f["full_command"] = True
-
-
 TRACK_PROCESS_TABLE = KeywordTable(
     "vrrp_track_process",
     [
-        _kw("process", _tp_process),
-        _kw("param_match", _tp_param_match),
-        _kw("weight", _tp_weight),
-        _kw("quorum", _tp_quorum),
-        _kw("quorum_max", _tp_quorum_max),
-        _kw("delay", _tp_delay("")),
-        _kw("terminate_delay", _tp_delay("terminate_")),
-        _kw("fork_delay", _tp_delay("fork_")),
-        _kw("full_command", _tp_full),
+        Keyword("process", _tp_process),
+        Keyword("param_match", _tp_param_match),
+        Keyword(
+            "weight",
+            _weight_once("track process", "vrrp_track_process", lambda f: bool(f["weight"])),
+        ),
+        Keyword("quorum", _tp_quorum),
+        Keyword("quorum_max", _tp_quorum_max),
+        Keyword("delay", _tp_delay("")),
+        Keyword("terminate_delay", _tp_delay("terminate_")),
+        Keyword("fork_delay", _tp_delay("fork_")),
+        Keyword("full_command", set_value("full_command")),
     ],
 )
 
 
 def track_process_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
     """Root keyword ``vrrp_track_process NAME { ... }``."""
-    if not require_args(node, 1, ctx) or not expect_block(node, ctx):
-        return
-    f: Fields = {
-        "name": node.args[0],
-        "location": node.location,
-        "process": None,
-        "params": (),
-        "param_match": ParamMatch.NONE,
-        "weight": 0,
-        "weight_reverse": False,
-        "quorum": 1,
-        "quorum_max": None,
-        "terminate_delay_s": None,
-        "fork_delay_s": None,
-        "full_command": False,
-    }
-    _dispatch(TRACK_PROCESS_TABLE, node, f, ctx)
-    if f["process"] is None:
-        ctx.diags.error(
-            f"track process '{f['name']}' process name not specified",
-            node.end_location or node.location,
-        )
-        return
-    vrrp_state(fields).track_processes.append(f)
+    f = _read_object(
+        node,
+        ctx,
+        TRACK_PROCESS_TABLE,
+        {
+            "process": None,
+            "params": (),
+            "param_match": ParamMatch.NONE,
+            "weight": 0,
+            "weight_reverse": False,
+            "quorum": 1,
+            "quorum_max": None,
+            "terminate_delay_s": None,
+            "fork_delay_s": None,
+            "full_command": False,
+        },
+        missing=("process", "track process '{name}' process name not specified"),
+    )
+    if f is not None:
+        vrrp_state(fields).track_processes.append(f)
 
 
 # --------------------------------------------------------------------------- bfd_instance
@@ -508,105 +469,61 @@ def _bfd_source(node: Node, f: Fields, ctx: ParseContext) -> None:
     f["source_ip"] = addr
 
 
-def _bfd_interval(key: str, what: str, lo_ms: int) -> Handler:
-    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
-        if not require_args(node, 1, ctx):
-            return
-        value = read_decimal_unsigned_strvec(
-            node, ctx, 0, lo_ms * 1000, BFD_INTERVAL_MAX_US, places=3
-        )
-        if value is None:
-            ctx.diags.error(
-                _bfd_err(
-                    f,
-                    f"{what} value {node.args[0]} is not valid (must be in range"
-                    f" [{lo_ms}-{BFD_INTERVAL_MAX_US // 1000}]), ignoring",
-                ),
-                node.location,
-            )
-            return
-        f[key] = value
-
-    return handler
+_BFD_ERR = "Configuration error: BFD instance {name} "
+"""The start of keepalived's BFD messages (`_bfd_err`), as a `number` template."""
 
 
-def _bfd_multiplier(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 1, 255)
-    if value is None:
-        ctx.diags.error(
-            _bfd_err(
-                f, f"multiplier value {node.args[0]} not valid (must be in range [1-255]), ignoring"
-            ),
-            node.location,
-        )
-        return
-    f["multiplier"] = value
+def _bfd_interval(key: str, lo_ms: int) -> Handler:
+    """``min_rx``/``min_tx``/``idle_tx MILLISECONDS`` (three decimals) into ``key`` in us."""
+    hi_ms = BFD_INTERVAL_MAX_US // 1000
+    return number(
+        f"{key}_us",
+        decimal_arg(lo_ms * 1000, BFD_INTERVAL_MAX_US, places=3),
+        _BFD_ERR + f"{key} value {{value}} is not valid (must be in range [{lo_ms}-{hi_ms}]),"
+        " ignoring",
+    )
 
 
-def _bfd_ttl(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_unsigned_strvec(node, ctx, 0, 1, BFD_TTL_MAX)
-    if value is None:
-        ctx.diags.error(
-            _bfd_err(
-                f,
-                f"ttl/hoplimit value {node.args[0]} not valid (must be in range"
-                f" [1-{BFD_TTL_MAX}]), ignoring",
-            ),
-            node.location,
-        )
-        return
-    f["ttl"] = value
-
-
-def _bfd_max_hops(node: Node, f: Fields, ctx: ParseContext) -> None:
-    if not require_args(node, 1, ctx):
-        return
-    value = read_int_strvec(node, ctx, 0, -1, BFD_TTL_MAX)
-    if value is None:
-        ctx.diags.error(
-            _bfd_err(
-                f,
-                f"max_hops value {node.args[0]} not valid (must be in range"
-                f" [-1-{BFD_TTL_MAX}]), ignoring",
-            ),
-            node.location,
-        )
-        return
-    f["max_hops"] = value
-
-
-def _bfd_flag(key: str) -> Handler:
-    def handler(node: Node, f: Fields, ctx: ParseContext) -> None:
-        f[key] = True
-
-    return handler
-
-
-def _bfd_ignore(node: Node, f: Fields, ctx: ParseContext) -> None:
-    """Read by the other process."""
-
+_bfd_ttl = number(
+    "ttl",
+    unsigned_arg(1, BFD_TTL_MAX),
+    _BFD_ERR + f"ttl/hoplimit value {{value}} not valid (must be in range [1-{BFD_TTL_MAX}]),"
+    " ignoring",
+)
 
 BFD_TABLE = KeywordTable(
     "bfd_instance",
     [
-        _kw("source_ip", _bfd_source),
-        _kw("neighbor_ip", _bfd_neighbor),
-        _kw("neighbour_ip", _bfd_neighbor),
-        _kw("min_rx", _bfd_interval("min_rx_us", "min_rx", 1)),
-        _kw("min_tx", _bfd_interval("min_tx_us", "min_tx", 1)),
-        _kw("idle_tx", _bfd_interval("idle_tx_us", "idle_tx", 1000)),
-        _kw("multiplier", _bfd_multiplier),
-        _kw("passive", _bfd_flag("passive")),
-        _kw("ttl", _bfd_ttl),
-        _kw("hoplimit", _bfd_ttl),
-        _kw("max_hops", _bfd_max_hops),
-        _kw("weight", _bfd_ignore),
-        _kw("vrrp", _bfd_flag("vrrp")),
-        _kw("checker", _bfd_flag("checker")),
+        Keyword("source_ip", _bfd_source),
+        Keyword("neighbor_ip", _bfd_neighbor),
+        Keyword("neighbour_ip", _bfd_neighbor),
+        Keyword("min_rx", _bfd_interval("min_rx", 1)),
+        Keyword("min_tx", _bfd_interval("min_tx", 1)),
+        Keyword("idle_tx", _bfd_interval("idle_tx", 1000)),
+        Keyword(
+            "multiplier",
+            number(
+                "multiplier",
+                unsigned_arg(1, 255),
+                _BFD_ERR
+                + "multiplier value {value} not valid (must be in range [1-255]), ignoring",
+            ),
+        ),
+        Keyword("passive", set_value("passive")),
+        Keyword("ttl", _bfd_ttl),
+        Keyword("hoplimit", _bfd_ttl),
+        Keyword(
+            "max_hops",
+            number(
+                "max_hops",
+                int_arg(-1, BFD_TTL_MAX),
+                _BFD_ERR + "max_hops value {value} not valid (must be in range"
+                f" [-1-{BFD_TTL_MAX}]), ignoring",
+            ),
+        ),
+        Keyword("weight", ignored),  # read by the VRRP side, see bfd_instance_handler
+        Keyword("vrrp", set_value("vrrp")),
+        Keyword("checker", set_value("checker")),
     ],
 )
 
@@ -625,11 +542,7 @@ def _bfd_vrrp_weight(node: Node, f: Fields, ctx: ParseContext) -> None:
         )
         return
     f["weight"] = value
-    if len(node.args) >= 2:
-        if node.args[1] == "reverse":
-            f["weight_reverse"] = True
-        else:
-            ctx.diags.error(_bfd_err(f, f"unknown weight option {node.args[1]}"), node.location)
+    _reverse_option(node, f, ctx, _BFD_ERR + "unknown weight option {option}")
 
 
 def bfd_instance_handler(node: Node, fields: Fields, ctx: ParseContext) -> None:
