@@ -9,11 +9,22 @@ Warnings do not change the exit code.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 
-@dataclass(frozen=True, order=True)
+def slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The plain setter of slot ``name`` of ``cls``.
+
+    A frozen dataclass's generated ``__init__`` sets each field with ``object.__setattr__``;
+    the classes made for every line of a config (`Location`, `tree.Node`) set their slots
+    with these setters instead, which takes half the time."""
+    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
+    return setter
+
+
+@dataclass(frozen=True, order=True, slots=True, init=False)
 class Location:
     """Where a token came from: file path (as given), 1-based line and column."""
 
@@ -21,8 +32,18 @@ class Location:
     line: int
     col: int = 1
 
+    def __init__(self, file: str, line: int, col: int = 1) -> None:
+        _set_file(self, file)
+        _set_line(self, line)
+        _set_col(self, col)
+
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
+
+
+_set_file = slot_setter(Location, "file")
+_set_line = slot_setter(Location, "line")
+_set_col = slot_setter(Location, "col")
 
 
 class Severity(enum.IntEnum):

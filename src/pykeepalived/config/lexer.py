@@ -871,6 +871,19 @@ class _Expander(Protocol):
 # line sources
 
 
+# (text, file, line, col, plain): a logical line as `LineReader.logical_lines` yields it;
+# ``plain`` is True when the text has no quote and only ASCII characters other than
+# \x1c-\x1f, so that str.split() splits it into the same words as `split_words`.
+LineItem = tuple[str, str, int, int, bool]
+
+# The characters of a physical line that may need read_line()'s general path: ! # (comments),
+# " \ (quotes, escapes), $ @ ~ (definitions, conditionals, generators), and \x1c-\x1f and all
+# non-ASCII characters (str.split() splits at some of them, keepalived does not). Written as
+# the complement of the other characters, which compiles much faster than a range to U+10FFFF.
+_FAST_STOP = re.compile(r"[^\x00-\x1b %-?A-\[\]-}\x7f]")
+_BRACE_PIECES = re.compile(r"[{}]|[^{}]+")
+
+
 @dataclass(frozen=True, slots=True)
 class LogicalLine:
     """One logical line: its text (comments gone, macros expanded, quotes kept) and where its
@@ -1132,11 +1145,84 @@ class LineReader:
     # -- reading ------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[LogicalLine]:
+        for text, file, line_no, col, _plain in self.logical_lines():
+            yield LogicalLine(text, Location(file, line_no, col))
+
+    def logical_lines(self) -> Iterator[LineItem]:
+        """The same lines as repeated `read_line` calls, as plain `LineItem` tuples.
+
+        Physical lines that need none of read_line()'s special steps (see `_FAST_STOP`) are
+        cut at their braces here directly, without the per-line objects of the general path;
+        every other line goes through `read_line`. Do not call `read_line` while iterating."""
+        stop = _FAST_STOP.search
         while True:
+            f = self._plain_file()
+            if f is not None:
+                lines = f.lines
+                n = len(lines)
+                display = f.display
+                while f.idx < n:
+                    raw = lines[f.idx]
+                    if len(raw) >= MAXBUF - 1:
+                        break
+                    text = raw.rstrip("\r").strip(" \t")
+                    m = stop(text)
+                    if m is not None:
+                        # a comment before any quote or backslash needs no decomment(),
+                        # unless a backslash ends the line (decomment() keeps that one)
+                        j = m.start()
+                        if text[j] not in "#!" or text[-1] == "\\":
+                            break
+                        text = text[:j].rstrip(" \t")
+                    if "include" in text:
+                        break
+                    f.idx += 1
+                    f.line_no += 1
+                    if not text:
+                        continue
+                    line_no = f.line_no
+                    col = raw.find(text[0]) + 1
+                    if "{" not in text and "}" not in text:
+                        yield text, display, line_no, col, True
+                        continue
+                    yield from self._cut_braces(text, display, line_no, col)
             line = self.read_line()
             if line is None:
                 return
-            yield line
+            loc = line.location
+            yield line.text, loc.file, loc.line, loc.col, False
+
+    def _plain_file(self) -> _File | None:
+        """The file being read, if its next lines may take the fast path of `logical_lines`:
+        nothing pending from a previous line, no generator, no multi-line definition."""
+        if self._residue is not None or self._gens or self._mdef is not None or self._aborted:
+            return None
+        f = self._globs[-1].current if self._globs else None
+        if f is None or f.pending:
+            return None
+        return f
+
+    def _cut_braces(self, text: str, file: str, line_no: int, col: int) -> Iterator[LineItem]:
+        """`read_line`'s brace cutting and counting for a line without quotes (col: where
+        ``text`` starts): every brace is a line, the text between them is stripped. A
+        generator, so that a brace is counted only when the parser gets to it (the order of
+        "Extra '}'" and the parser's own messages depends on it)."""
+        for m in _BRACE_PIECES.finditer(text):
+            piece = m.group()
+            if piece == "{":
+                self.block_depth += 1
+            elif piece == "}":
+                if self.block_depth < 1:
+                    self.diags.error("Extra '}' found", Location(file, line_no, col + m.start()))
+                    self.block_depth = 0
+                else:
+                    self.block_depth -= 1
+            else:
+                stripped = piece.lstrip(" \t")
+                if stripped:
+                    yield stripped.rstrip(" \t"), file, line_no, col + m.end() - len(stripped), True
+                continue
+            yield piece, file, line_no, col + m.start(), True
 
     def _abort(self, message: str, location: Location | None) -> None:
         self.diags.abort(message, location)

@@ -7,9 +7,11 @@ keepalived would run with. Only `ConfigError` subclasses may escape (and only fo
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +66,16 @@ def _root_owner() -> dict[str, Subsystem]:
     return owner
 
 
+def _dispatch(node: Node, owner: dict[str, Subsystem], ctx: ParseContext) -> None:
+    """Hand one top-level node to the subsystem whose root keyword it is."""
+    sub = owner.get(node.keyword)
+    if sub is None:
+        unknown_keyword(node, ctx)
+        return
+    table: KeywordTable = sub.root_keywords
+    table.dispatch_one(node, ctx.fields_of(sub.name), ctx)
+
+
 def build_config(
     nodes: tuple[Node, ...],
     diags: Diagnostics,
@@ -72,19 +84,48 @@ def build_config(
     files: tuple[str, ...] = (),
 ) -> Config:
     """Dispatch the top-level nodes to their subsystems and finish each model in order."""
+    return _build_config(list(nodes), diags, interface_exists=interface_exists, files=files)
+
+
+def _build_config(
+    nodes: list[Node],
+    diags: Diagnostics,
+    *,
+    interface_exists: Callable[[str], bool] | None,
+    files: tuple[str, ...],
+) -> Config:
+    """`build_config` emptying ``nodes`` as it goes: a top-level block the caller no longer
+    holds is freed once its keywords are read, so the whole tree and the whole model do not
+    have to fit in memory at the same time."""
     ctx = ParseContext(diags=diags, interface_exists=interface_exists)
     owner = _root_owner()
-    for node in nodes:
-        if any(d.severity == Severity.ABORT for d in diags):
+    nodes.reverse()  # taken from the end, so in order
+    seen = 0  # diagnostics already checked for an abort
+    while nodes:
+        new = diags.items[seen:]
+        seen += len(new)
+        if any(d.severity == Severity.ABORT for d in new):
             break  # keepalived stops reading at the first aborting error
-        sub = owner.get(node.keyword)
-        if sub is None:
-            unknown_keyword(node, ctx)
-            continue
-        table: KeywordTable = sub.root_keywords
-        table.dispatch_one(node, ctx.fields_of(sub.name), ctx)
+        _dispatch(nodes.pop(), owner, ctx)
     models = {sub.name: sub.finish(ctx.fields_of(sub.name), ctx) for sub in SUBSYSTEMS}
     return Config(global_defs=models["global"], vrrp=models["vrrp"], lvs=models["lvs"], files=files)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a config is read.
+
+    Reading allocates several objects per line and frees few of them, so the collector would
+    rescan the growing heap again and again (a fifth of the time for a 50,000-line config)
+    without finding cycles; reference counting still frees everything as usual."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def load_file(
@@ -95,8 +136,11 @@ def load_file(
 ) -> LoadResult:
     diags = Diagnostics()
     cid = config_id if config_id is not None else default_config_id()
-    nodes, files = parser.parse_file(Path(path), diags=diags, config_id=cid)
-    config = build_config(nodes, diags, interface_exists=interface_exists, files=files)
+    with _gc_paused():
+        nodes, files = parser.parse_file(Path(path), diags=diags, config_id=cid)
+        todo = list(nodes)
+        del nodes
+        config = _build_config(todo, diags, interface_exists=interface_exists, files=files)
     return LoadResult(config, diags)
 
 
@@ -108,8 +152,11 @@ def load_text(
     interface_exists: Callable[[str], bool] | None = None,
 ) -> LoadResult:
     diags = Diagnostics()
-    nodes = parser.parse_text(text, diags=diags, filename=filename, config_id=config_id)
-    config = build_config(nodes, diags, interface_exists=interface_exists, files=(filename,))
+    with _gc_paused():
+        nodes = parser.parse_text(text, diags=diags, filename=filename, config_id=config_id)
+        todo = list(nodes)
+        del nodes
+        config = _build_config(todo, diags, interface_exists=interface_exists, files=(filename,))
     return LoadResult(config, diags)
 
 

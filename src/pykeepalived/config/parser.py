@@ -22,16 +22,17 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from pykeepalived.config.errors import Diagnostics, Location
 from pykeepalived.config.lexer import (
     OS_FS,
+    WHITE_SPACE,
     ConfigFS,
     FileKind,
     IncludeCheck,
+    LineItem,
     LineReader,
     LogicalLine,
     glob_config,
@@ -44,26 +45,33 @@ log = logging.getLogger(__name__)
 __all__ = ["build_tree", "parse_file", "parse_text"]
 
 
-@dataclass(slots=True)
-class _OpenBlock:
-    """A block whose ``}`` has not been seen yet."""
+_BRACES = ("{", "}")
+_UNQUOTED: list[tuple[bool, ...]] = [(False,) * n for n in range(16)]
 
-    head: Node
-    parent: list[Node]
-    children: list[Node] = field(default_factory=list)
+
+def _unquoted(n: int) -> tuple[bool, ...]:
+    """``(False,) * n``, shared for the usual short lengths."""
+    return _UNQUOTED[n] if n < 16 else (False,) * n
+
+
+# A keyword line whose `Node` is not made yet, as `Node`'s positional arguments without
+# end_location (children is None): a "{" on the next line may still open its block.
+_Line = tuple[str, tuple[str, ...], Location, None, str, tuple[bool, ...]]
+# A block whose "}" has not been seen yet: its head line, the list the block goes to when it
+# is closed, and its children so far.
+_OpenBlock = tuple[_Line, list[Node], list[Node]]
 
 
 def _close(block: _OpenBlock, end: Location | None) -> Node:
-    h = block.head
-    return Node(
-        keyword=h.keyword,
-        args=h.args,
-        location=h.location,
-        children=tuple(block.children),
-        raw=h.raw,
-        quoted=h.quoted,
-        end_location=end,
-    )
+    (keyword, args, location, _, raw, quoted), _, children = block
+    return Node(keyword, args, location, tuple(children), raw, quoted, end)
+
+
+def _items(lines: Iterable[LogicalLine]) -> Iterator[LineItem]:
+    """`LogicalLine` objects as the `LineItem` tuples `build_tree` reads."""
+    for line in lines:
+        loc = line.location
+        yield line.text, loc.file, loc.line, loc.col, False
 
 
 def build_tree(
@@ -75,63 +83,83 @@ def build_tree(
     follow them (as in keepalived, where the keyword handler runs while the file is read), and
     the reader's brace count decides "There are N missing '}'s" at the end.
     """
+    items = reader.logical_lines() if reader is not None and lines is reader else _items(lines)
     top: list[Node] = []
     stack: list[_OpenBlock] = []
     children = top
-    can_open = False  # the previous logical line at this level was a keyword line
-    for line in lines:
-        text = line.text
-        w = None
-        if text not in ("{", "}"):
-            w = split_words(text)
-            if w.unmatched:
-                diags.error(f"Unmatched quote: '{text}'", line.location)
-            if not w.words:
+    # the previous logical line at this level if it was a keyword line (a "{" opens its block)
+    last: _Line | None = None
+    for text, file, line_no, col, plain in items:
+        brace_args: tuple[str, ...] = ()
+        if text not in _BRACES:
+            if plain:
+                words: Sequence[str] = text.split()
+                if not words:
+                    continue
+                keyword = words[0]
+                raw_start = text.find(keyword) + len(keyword)
+                quoted = _unquoted(len(words) - 1)
+            else:
+                w = split_words(text)
+                if w.unmatched:
+                    diags.error(f"Unmatched quote: '{text}'", Location(file, line_no, col))
+                words = w.words
+                if not words:
+                    continue
+                keyword = words[0]
+                raw_start = w.raw_start
+                quoted = w.quoted[1:]
+            if keyword not in _BRACES:
+                if last is not None:
+                    children.append(Node(*last))
+                args = tuple(words[1:])
+                loc = Location(file, line_no, col)
+                last = (keyword, args, loc, None, text[raw_start:].lstrip(WHITE_SPACE), quoted)
+                if (
+                    reader is not None
+                    and keyword == "include_check"
+                    and len(stack) == 1
+                    and stack[0][0][0] == "global_defs"  # the keyword of the block's head
+                ):
+                    reader.set_include_check(args)
                 continue
-            if w.words[0] in ("{", "}"):
-                # keepalived compares the first word: a quoted "{" or "}" acts as a brace and
-                # the rest of the line is ignored (the brace count is not changed, though)
-                text = w.words[0]
+            # keepalived compares the first word: a quoted "{" or "}" acts as a brace and
+            # the rest of the line is ignored (the brace count is not changed, though)
+            text = keyword
+            brace_args = tuple(words[1:])
         if text == "{":
-            if can_open:
-                stack.append(_OpenBlock(children.pop(), children))
-                children = stack[-1].children
+            if last is not None:
+                block_children: list[Node] = []
+                stack.append((last, children, block_children))
+                children = block_children
+                last = None
             else:
-                diags.error("Unexpected '{' - ignoring", line.location)
-            can_open = False
+                diags.error("Unexpected '{' - ignoring", Location(file, line_no, col))
             continue
-        if text == "}":
-            if stack:
-                block = stack.pop()
-                children = block.parent
-                children.append(_close(block, line.location))
-            else:
-                args = w.words[1:] if w is not None else ()
-                children.append(
-                    Node("}", args, location=line.location, quoted=(False,) * len(args))
+        # text is "}"
+        if last is not None:
+            children.append(Node(*last))
+            last = None
+        if stack:
+            block = stack.pop()
+            children = block[1]  # the parent's children
+            children.append(_close(block, Location(file, line_no, col)))
+        else:
+            children.append(
+                Node(
+                    "}",
+                    brace_args,
+                    Location(file, line_no, col),
+                    None,
+                    "",
+                    _unquoted(len(brace_args)),
                 )
-            can_open = False
-            continue
-        assert w is not None
-        node = Node(
-            keyword=w.words[0],
-            args=w.words[1:],
-            location=line.location,
-            raw=text[w.raw_start :].lstrip(" \t\f\n\r\v"),
-            quoted=w.quoted[1:],
-        )
-        children.append(node)
-        can_open = True
-        if (
-            reader is not None
-            and node.keyword == "include_check"
-            and len(stack) == 1
-            and stack[0].head.keyword == "global_defs"
-        ):
-            reader.set_include_check(node.args)
+            )
+    if last is not None:
+        children.append(Node(*last))
     while stack:
         block = stack.pop()
-        block.parent.append(_close(block, None))
+        block[1].append(_close(block, None))
     depth = reader.block_depth if reader is not None else 0
     if depth > 0:
         diags.error(f"There are {depth} missing '}}'s or extra '{{'s")

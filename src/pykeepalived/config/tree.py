@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from pykeepalived.config.errors import Location
+from pykeepalived.config.errors import Location, slot_setter
+
+_NOWHERE = Location("<string>", 0, 0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Node:
     """One logical line, with its block if it opened one.
 
@@ -28,11 +30,29 @@ class Node:
 
     keyword: str
     args: tuple[str, ...] = ()
-    location: Location = field(default=Location("<string>", 0, 0), compare=False)
+    location: Location = field(default=_NOWHERE, compare=False)
     children: tuple[Node, ...] | None = None
     raw: str = field(default="", compare=False)
     quoted: tuple[bool, ...] = field(default=(), compare=False)
     end_location: Location | None = field(default=None, compare=False)
+
+    def __init__(  # noqa: PLR0917 - the positional signature of the dataclass __init__
+        self,
+        keyword: str,
+        args: tuple[str, ...] = (),
+        location: Location = _NOWHERE,
+        children: tuple[Node, ...] | None = None,
+        raw: str = "",
+        quoted: tuple[bool, ...] = (),
+        end_location: Location | None = None,
+    ) -> None:
+        _set_keyword(self, keyword)
+        _set_args(self, args)
+        _set_location(self, location)
+        _set_children(self, children)
+        _set_raw(self, raw)
+        _set_quoted(self, quoted)
+        _set_end_location(self, end_location)
 
     @property
     def is_block(self) -> bool:
@@ -47,3 +67,12 @@ class Node:
         yield self
         for child in self.children or ():
             yield from child.walk()
+
+
+_set_keyword = slot_setter(Node, "keyword")
+_set_args = slot_setter(Node, "args")
+_set_location = slot_setter(Node, "location")
+_set_children = slot_setter(Node, "children")
+_set_raw = slot_setter(Node, "raw")
+_set_quoted = slot_setter(Node, "quoted")
+_set_end_location = slot_setter(Node, "end_location")
