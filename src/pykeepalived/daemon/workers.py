@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import gc
 import importlib
 import json
@@ -46,6 +45,7 @@ from pykeepalived.daemon.alerts import CheckerEventWatcher, VrrpStateWatcher, rs
 from pykeepalived.daemon.channel import STREAM_LIMIT, Channel
 from pykeepalived.daemon.logsetup import setup_logging
 from pykeepalived.daemon.service import Service
+from pykeepalived.libc import LIBC
 from pykeepalived.notify.smtp import MailSettings, SmtpAlerter
 
 log = logging.getLogger(__name__)
@@ -376,11 +376,8 @@ def tune_for_timing() -> None:
 
 def set_parent_death_signal(sig: int = signal.SIGTERM) -> None:
     """prctl(PR_SET_PDEATHSIG): the kernel signals us when the parent exits."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
-    except (OSError, AttributeError) as exc:
-        log.debug("prctl(PR_SET_PDEATHSIG) unavailable: %s", exc)
+    if LIBC is None or LIBC.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+        log.debug("prctl(PR_SET_PDEATHSIG) unavailable")
 
 
 def _suffixed(path: str, suffix: str) -> str:

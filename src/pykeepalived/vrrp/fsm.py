@@ -539,6 +539,11 @@ class VrrpMachine:
         self._pri_zero_rcvd = 0
         self._pri_zero_sent = 0
         self._lower_prio_logged: tuple[IPAddress, int] | None = None
+        self._repeat: AdvertReceived | None = None
+        """The advert a backup just accepted from its master, if handling the very same event
+        object again can only move the down timer (see :meth:`handle`)."""
+        self._repeat_down_s = 0.0
+        """The down timer that advert restarts, in seconds."""
 
     # ---- public read-only view ------------------------------------------------------------
 
@@ -616,7 +621,18 @@ class VrrpMachine:
         return self.handle(Timer(), now)
 
     def handle(self, event: Event, now: float) -> list[Action]:
-        """Feed one event that happened at ``now``; return the actions to carry out, in order."""
+        """Feed one event that happened at ``now``; return the actions to carry out, in order.
+
+        A backup hears its master's advert 100 times a second at 10 ms. When the same
+        :class:`AdvertReceived` object comes again and nothing else was handled since, the
+        outcome is known: the down timer restarts and nothing else changes (the state, master,
+        priority and interval that decided the first time are the ones it left behind); only
+        that is done. Any other event forgets the advert.
+        """
+        if event is self._repeat:
+            self._deadline_s = now + self._repeat_down_s
+            return []
+        self._repeat = None
         out: list[Action] = []
         if self._state is State.STOP:
             return out
@@ -986,6 +1002,9 @@ class VrrpMachine:
                 self._keep_down_timer(now)
             else:
                 self._init_sands(now)
+                if self._is_repeatable(event):
+                    self._repeat = event
+                    self._repeat_down_s = timers.us_to_s(self._ms_down_timer_us)
         elif (
             self._state is State.MASTER
             and not self._master_rx(event, now, out)
@@ -994,6 +1013,21 @@ class VrrpMachine:
             # Still master: its advert timer restarts (it may just have sent one).
             self._init_sands(now)
         # INIT and FAULT: adverts are ignored.
+
+    def _is_repeatable(self, event: AdvertReceived) -> bool:
+        """True if this accepted advert, handled again, would only restart the down timer.
+
+        That is when :meth:`_backup_rx` took its "master is alive" branch for a reason that
+        does not depend on the time (``nopreempt``, or a priority at least ours: not a running
+        ``preempt_delay``) and left the learnt interval, master and priority as they are now.
+        """
+        return (
+            self._state is State.BACKUP
+            and event.priority != PRIO_STOP
+            and (self._cfg.nopreempt or event.priority >= self._effective_priority)
+            and self._master_address == event.source
+            and (self._cfg.version != 3 or self._master_adver_int_cs == _learnt_cs(event))
+        )
 
     def _on_rejected(self, event: AdvertRejected, now: float) -> None:
         logger.debug("(%s) advert rejected: %s", self._cfg.name, event.reason)

@@ -81,6 +81,7 @@ from pykeepalived.vrrp.packet import (
     Advertisement,
     ChecksumCompat,
     Family,
+    InstanceExpectations,
     ReceivedAdvert,
     encode_ipv4,
     encode_vrrp,
@@ -160,6 +161,16 @@ class _Op:
     run: Callable[[], Any]
 
 
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    """An advert :func:`validate` accepted, what it was checked against, and its event."""
+
+    rx: ReceivedAdvert
+    expectations: InstanceExpectations
+    master: IPAddress | None
+    event: AdvertReceived
+
+
 class InstanceRuntime:
     """The run-time side of one ``vrrp_instance`` (see the module docstring)."""
 
@@ -185,7 +196,7 @@ class InstanceRuntime:
         if services.timer is None:
             services.timer = DeadlineTimer(services.loop)
         self._deadlines = services.timer
-        self._deadline_client = DeadlineClient(self._on_timer)
+        self._deadline_client = DeadlineClient(self._on_timer, self.machine.next_deadline)
         self._busy = False
         self._advert_cache: dict[int, Advertisement] = {}
         self._vip_index: dict[str, int] = {}
@@ -201,6 +212,8 @@ class InstanceRuntime:
         self._warned_no_source = False
         self._stop_tasks: list[asyncio.Task[Any]] = []
         self._logged_drops: set[tuple[DropReason, IPAddress]] = set()
+        self._accepted: _Accepted | None = None
+        """The last advert accepted, to accept the same one again without checking it again."""
         self.queue_drops = 0
         self.last_transition_wall: float | None = None
         self.last_reason: str | None = None
@@ -340,6 +353,21 @@ class InstanceRuntime:
         """A decoded advert for our VRID arrived on our socket."""
         if self.stopped or self.machine.state in (State.INIT, State.FAULT):
             return  # keepalived ignores adverts for instances in FAULT or INIT
+        master = self.machine.master_address
+        accepted = self._accepted
+        if (
+            accepted is not None
+            and accepted.rx is rx
+            and accepted.expectations is self.expectations
+            and (accepted.master is master or accepted.master == master)
+        ):
+            # The very advert object accepted last time (the socket hands the same object back
+            # for the same bytes), checked against the same expectations and master: validate()
+            # is a function of those alone (AH adverts, which also depend on the sequence
+            # counter, are never remembered), so it would accept it again.
+            self.stats.record_received(None, rx.advert.priority)
+            self._feed(accepted.event, self._loop.time())
+            return
         exp = self.expectations
         if needs_old_unicast_checksum(rx, exp):
             log.info("(%s) Setting unicast VRRPv3 checksum to old version", self.name)
@@ -349,7 +377,7 @@ class InstanceRuntime:
         reason = validate(
             rx,
             exp,
-            current_master=self.machine.master_address,
+            current_master=master,
             ah_last_seq=self._ah_last_seq_rx,
         )
         self.stats.record_received(reason, rx.advert.priority)
@@ -370,6 +398,7 @@ class InstanceRuntime:
         except ValueError as exc:
             log.info("(%s) advert from %s refused: %s", self.name, rx.src, exc)
             return
+        self._accepted = None if rx.ah is not None else _Accepted(rx, exp, master, event)
         self._feed(event, now)
 
     def _log_drop(self, reason: DropReason, rx: ReceivedAdvert) -> None:
@@ -457,6 +486,13 @@ class InstanceRuntime:
         deadline = self.machine.next_deadline()
         if deadline is None:
             return
+        if deadline <= now and self.machine.state is State.BACKUP:
+            # Adverts already waiting on the socket (reading paused, or the loop serves the
+            # timer first) came before the down timer expired: read them first, they move it.
+            self.sock.flush()
+            deadline = self.machine.next_deadline()
+            if self.stopped or deadline is None:
+                return
         if deadline > now:  # the deadline moved later since it was armed (a backup's down timer)
             self._deadlines.arm(self._deadline_client, deadline)
             return
@@ -492,7 +528,10 @@ class InstanceRuntime:
         if self.stopped:
             return
         deadline = self.machine.next_deadline()
-        if deadline is not None:
+        if deadline is None:
+            return
+        armed = self._deadline_client.armed_at
+        if armed is None or deadline < armed:  # (a later one: the common case, nothing to do)
             self._deadlines.arm(self._deadline_client, deadline)
 
     def _cancel_timer(self) -> None:

@@ -74,7 +74,7 @@ from pykeepalived.vrrp.mapping import (
     script_spec,
     virtual_address,
 )
-from pykeepalived.vrrp.packet import PacketError, ReceivedAdvert
+from pykeepalived.vrrp.packet import PacketError
 from pykeepalived.vrrp.sockets import (
     Datagram,
     SocketKey,
@@ -760,28 +760,29 @@ class VrrpService:
     # ---- receive demultiplexing ----------------------------------------------------------
 
     def _on_datagram(self, sock: VrrpSocket, datagram: Datagram) -> None:
+        """A packet read on ``sock``: hand an advert to the instance of its VRID."""
         if isinstance(datagram, PacketError):
             self.undecodable += 1
             log.debug("%s: packet dropped: %s", sock.key.describe(), datagram)
             return
-        self._dispatch(sock.key, datagram)
-
-    def _dispatch(self, key: SocketKey, rx: ReceivedAdvert) -> None:
-        vrid = rx.advert.vrid
-        candidates = self._by_vrid.get(key, {}).get(vrid)
+        key = sock.key
+        vrid = datagram.advert.vrid
+        by_vrid = self._by_vrid.get(key)
+        candidates = by_vrid.get(vrid) if by_vrid is not None else None
         if not candidates:
             self.unknown_vrids += 1
             if self.settings.log_unknown_vrids and (key, vrid) not in self._logged_vrids:
                 self._logged_vrids.add((key, vrid))
-                log.info("(%s) Unknown VRID %d received from %s", key.interface, vrid, rx.src)
+                log.info("(%s) Unknown VRID %d received from %s", key.interface, vrid, datagram.src)
             return
         target = candidates[0]
         if len(candidates) > 1:
-            target = next((rt for rt in candidates if rx.src in rt.plan.unicast_peers), target)
+            src = datagram.src
+            target = next((rt for rt in candidates if src in rt.plan.unicast_peers), target)
         try:
-            target.on_advert(rx)
+            target.on_advert(datagram)
         except Exception:  # one bad advert must never stop the reader
-            log.exception("(%s) error handling advert from %s", target.name, rx.src)
+            log.exception("(%s) error handling advert from %s", target.name, datagram.src)
 
     # ---- link watching -------------------------------------------------------------------
 

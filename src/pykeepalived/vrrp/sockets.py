@@ -26,17 +26,40 @@ IPv6:
 
 asyncio's datagram endpoints refuse raw sockets, so :meth:`VrrpSocket.attach` registers the
 file descriptor with ``loop.add_reader``. Each wake-up reads at most ``max_reads_per_wakeup``
-packets; each one is decoded and handed to the callback as a
+packets, all that are waiting with one ``recvmmsg`` (:mod:`pykeepalived.vrrp.batch_recv`); each
+one is decoded and handed to the callback as a
 :class:`~pykeepalived.vrrp.packet.ReceivedAdvert` or, when it cannot be an advert, as a
 :class:`~pykeepalived.vrrp.packet.PacketError` (a counted drop): nothing received can raise out
 of the reader.
+
+A master sends the same advert again and again, so a socket remembers what it decoded by the
+packet's bytes (up to ``DECODE_MEMO_LIMIT`` of them) and hands the same
+:class:`~pykeepalived.vrrp.packet.ReceivedAdvert` object back for the same bytes: the checksum
+is verified and the fields are unpacked once per distinct advert, not 100 times a second. For
+IPv4 the key leaves out the IP identification and header checksum, which change with every
+packet; such adverts therefore carry no ``ip_id``/``ip_header`` (nothing checks them). AH
+packets (a new sequence number and ICV each time, and an ICV over the IP header) are decoded
+every time.
+
+Reading pauses when packets come densely: a wake-up that finds packets less than
+``read_pause_s`` (1 ms) after the previous read takes the fd out of the loop and reads again
+from a timer ``read_pause_s`` later, and again every ``read_pause_s`` while packets keep coming;
+the first read that finds nothing puts the fd back in the loop. A backup of 200 instances at
+10 ms then reads ~20 adverts per wake-up, 1,000 times a second, instead of waking up for nearly
+every one of its 20,000 adverts a second; a lone advert (one instance, even at 10 ms) is read
+the moment it comes. A paused advert is at most ~``read_pause_s`` (plus the loop's millisecond
+rounding) late. Before a deadline acts, :meth:`VrrpSocket.flush` reads everything waiting, so
+neither a pause nor the order in which the loop serves the timer and the socket (or a busy
+start-up) makes a backup miss an advert that arrived before its down timer expired.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import logging
+import math
 import socket
 import struct
 from collections.abc import Callable
@@ -44,9 +67,11 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
+from pykeepalived.vrrp.batch_recv import BatchReceiver, batch_receiver_for, parse_cmsgs
 from pykeepalived.vrrp.checksum import IpProto
 from pykeepalived.vrrp.packet import (
     IPTOS_PREC_INTERNETCONTROL,
+    IPV4_HEADER_LEN,
     VRRP_TTL,
     Family,
     PacketError,
@@ -75,7 +100,18 @@ RECV_BUFFER_LEN = 2048
 """Bytes read per packet: an advert with 255 IPv6 addresses and an AH header fits easily."""
 DEFAULT_MAX_READS_PER_WAKEUP = 64
 """Packets read per ``add_reader`` wake-up before yielding to the loop (timers must run)."""
+DEFAULT_READ_PAUSE_S = 0.001
+"""How long reading pauses when packets come faster than this apart (0: never pause)."""
+FLUSH_MAX_READS = 4096
+"""Most packets one :meth:`VrrpSocket.flush` reads (a flood must not hold the loop)."""
+BATCH_CAPACITY = 64
+"""Most datagrams one ``recvmmsg`` reads."""
+DECODE_MEMO_LIMIT = 1024
+"""Decoded adverts a socket remembers by their bytes before it starts afresh."""
 _CMSG_LEN = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20) + 64
+_MSG_CUT = socket.MSG_TRUNC | socket.MSG_CTRUNC
+_SOCKADDR_IN6_LEN = 24
+"""Bytes of a ``sockaddr_in6`` up to the end of the address."""
 
 
 class SocketOpt(IntEnum):
@@ -110,6 +146,11 @@ class SocketKey:
     unicast: bool
     bind_address: IPAddress
     proto: int = IpProto.VRRP
+    _hash: int = field(init=False, repr=False, compare=False)
+    """Computed once: every packet read looks its socket's instances up by this key."""
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __post_init__(self) -> None:
         if self.bind_address.version != int(self.family):
@@ -120,6 +161,8 @@ class SocketKey:
             raise ValueError(f"protocol must be 112 (VRRP) or 51 (AH), not {self.proto}")
         if self.proto == IpProto.AH and self.family is not Family.IPV4:
             raise ValueError("AH is for IPv4 only")
+        fields = (self.interface, self.family, self.unicast, self.bind_address, self.proto)
+        object.__setattr__(self, "_hash", hash(fields))
 
     def describe(self) -> str:
         """A short text for logs: ``eth0/IPv4/224.0.0.18``."""
@@ -138,6 +181,10 @@ class SocketStats:
     wakeups: int = 0
     reads_capped: int = 0
     """Wake-ups that stopped at ``max_reads_per_wakeup`` with data possibly left."""
+    pauses: int = 0
+    """Read pauses of ``read_pause_s`` (packets came closer than that apart)."""
+    flushes: int = 0
+    """Reads of everything waiting before a deadline acted (:meth:`VrrpSocket.flush`)."""
     drops: dict[str, int] = field(default_factory=dict)
 
     def count_drop(self, reason: DropReason) -> None:
@@ -154,6 +201,8 @@ class SocketStats:
             "read_errors": self.read_errors,
             "wakeups": self.wakeups,
             "reads_capped": self.reads_capped,
+            "pauses": self.pauses,
+            "flushes": self.flushes,
             "drops": dict(self.drops),
         }
 
@@ -197,6 +246,7 @@ class VrrpSocket:
         ifindex: int,
         *,
         max_reads_per_wakeup: int = DEFAULT_MAX_READS_PER_WAKEUP,
+        read_pause_s: float = DEFAULT_READ_PAUSE_S,
     ) -> None:
         self._sock = sock
         self.key = key
@@ -208,6 +258,20 @@ class VrrpSocket:
         self._closed = False
         self._ipv4_targets: dict[IPAddress, tuple[int, tuple[str, int]]] = {}
         """Per destination: the sendto flags and socket address (computed once)."""
+        self._ipv4 = key.family is Family.IPV4
+        self._batch = batch_receiver_for(
+            sock,
+            capacity=min(max(1, max_reads_per_wakeup), BATCH_CAPACITY),
+            buffer_len=RECV_BUFFER_LEN,
+            control_len=0 if self._ipv4 else _CMSG_LEN,
+            with_source=not self._ipv4,
+        )
+        """Reads with one ``recvmmsg`` per wake-up (None: one ``recv`` per packet)."""
+        self._memo: dict[bytes, ReceivedAdvert] = {}
+        """Decoded adverts by their bytes (see the module docstring)."""
+        self.read_pause_s = read_pause_s
+        self._resume_handle: asyncio.TimerHandle | None = None
+        self._last_read_s = -math.inf
 
     # ---- life cycle ----------------------------------------------------------------------
 
@@ -227,6 +291,21 @@ class VrrpSocket:
         self._handler = handler
         loop.add_reader(self._sock.fileno(), self.on_readable)
         self._loop = loop
+        self._last_read_s = -math.inf
+
+    @property
+    def paused(self) -> bool:
+        """True while reading pauses (see the module docstring); :meth:`flush` reads anyway."""
+        return self._resume_handle is not None
+
+    def flush(self) -> None:
+        """Read everything waiting now, paused or not, with no cap (before a deadline acts)."""
+        if self._loop is None or self._closed:
+            return
+        self.stats.flushes += 1
+        for _ in range(FLUSH_MAX_READS // max(1, self.max_reads_per_wakeup)):
+            if self._read(count_cap=False) < self.max_reads_per_wakeup or self._closed:
+                return
 
     def set_handler(self, handler: DatagramHandler | None) -> None:
         """Replace the callback without touching the loop registration."""
@@ -235,7 +314,10 @@ class VrrpSocket:
     def detach(self) -> None:
         """Stop reading (the socket stays open)."""
         loop = self._loop
-        if loop is not None and not self._closed:
+        if self._resume_handle is not None:
+            self._resume_handle.cancel()
+            self._resume_handle = None
+        elif loop is not None and not self._closed:
             loop.remove_reader(self._sock.fileno())
         self._loop = None
         self._handler = None
@@ -251,23 +333,98 @@ class VrrpSocket:
     # ---- receiving -----------------------------------------------------------------------
 
     def on_readable(self) -> None:
-        """Read up to ``max_reads_per_wakeup`` packets and pass each to the handler."""
+        """Read up to ``max_reads_per_wakeup`` packets and pass each to the handler.
+
+        When packets come again within ``read_pause_s`` of the last read, reading pauses (see
+        the module docstring).
+        """
         self.stats.wakeups += 1
-        for _ in range(self.max_reads_per_wakeup):
+        read = self._read()
+        loop = self._loop
+        if not read or loop is None or self._closed:
+            return
+        now = loop.time()
+        dense = now - self._last_read_s < self.read_pause_s
+        self._last_read_s = now
+        if dense and self._resume_handle is None:
+            loop.remove_reader(self._sock.fileno())
+            self._pause(loop)
+
+    def _pause(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._resume_handle = loop.call_later(self.read_pause_s, self._resume)
+        self.stats.pauses += 1
+
+    def _resume(self) -> None:
+        """The pause is over: read what came meanwhile; pause again if anything did, else wait
+        for the fd again."""
+        self._resume_handle = None
+        if self._loop is None or self._closed:
+            return
+        self.stats.wakeups += 1
+        read = self._read()
+        loop = self._loop
+        if loop is None or self._closed:
+            return  # the handler detached or closed the socket
+        if read:
+            self._last_read_s = loop.time()
+            self._pause(loop)
+        else:
+            loop.add_reader(self._sock.fileno(), self.on_readable)
+
+    def _read(self, *, count_cap: bool = True) -> int:
+        """Read up to ``max_reads_per_wakeup`` packets; return how many were read."""
+        batch = self._batch
+        read = self._read_singly() if batch is None else self._read_batches(batch)
+        if count_cap and read >= self.max_reads_per_wakeup:
+            self.stats.reads_capped += 1
+        return read
+
+    def _read_batches(self, batch: BatchReceiver) -> int:
+        """Read with ``recvmmsg`` until the queue is empty or the cap is reached; return how
+        many packets were read."""
+        read = 0
+        cap = self.max_reads_per_wakeup
+        while read < cap:
+            wanted = min(cap - read, batch.capacity)
+            try:
+                count = batch.receive(wanted)
+            except OSError as exc:
+                self.stats.read_errors += 1
+                log.warning("%s: read error: %s", self.key.describe(), exc)
+                return read
+            self.stats.received += count
+            read += count
+            if self._ipv4:
+                datagrams = [self._decode_ipv4_memo(data) for data in batch.payloads(count)]
+            else:
+                datagrams = [self._decode_batched_ipv6(batch, i) for i in range(count)]
+            for datagram in datagrams:
+                handler = self._handler
+                if handler is not None:
+                    handler(self, datagram)
+                if self._closed or self._handler is None:
+                    return read  # closed or detached by the handler: leave the rest unread
+            if count < wanted:
+                return read  # the queue is empty: recvmmsg returned fewer than it could
+        return read
+
+    def _read_singly(self) -> int:
+        """:meth:`_read_batches` without ``recvmmsg``: one system call per packet."""
+        for read in range(self.max_reads_per_wakeup):
             datagram = self.read_one()
             if datagram is None:
-                return
+                return read
             handler = self._handler
             if handler is not None:
                 handler(self, datagram)
-            if self._closed:
-                return
-        self.stats.reads_capped += 1
+            if self._closed or self._handler is None:
+                return read + 1
+        return self.max_reads_per_wakeup
 
     def read_one(self) -> Datagram | None:
         """Read and decode one packet; None when nothing is waiting (or on a read error)."""
         try:
-            if self.key.family is Family.IPV4:
+            if self._ipv4:
                 data = self._sock.recv(RECV_BUFFER_LEN, socket.MSG_DONTWAIT)
                 self.stats.received += 1
                 return self._decode_ipv4(data)
@@ -281,7 +438,42 @@ class VrrpSocket:
             log.warning("%s: read error: %s", self.key.describe(), exc)
             return None
         self.stats.received += 1
-        return self._decode_ipv6(data, ancdata, msg_flags, addr)
+        src = addr[0] if isinstance(addr, tuple) and addr else None
+        return self._decode_ipv6(data, ancdata, msg_flags, src)
+
+    def _decode_ipv4_memo(self, data: bytes) -> Datagram:
+        if len(data) < IPV4_HEADER_LEN or data[9] != IpProto.VRRP:
+            return self._decode_ipv4(data)  # too short, or AH: its ICV covers the IP header
+        # The identification and the header checksum change with every packet (the kernel
+        # verified the checksum); the rest of a steady master's advert does not.
+        key = data[:4] + data[6:10] + data[12:]
+        known = self._memo.get(key)
+        if known is not None:
+            return known
+        datagram = self._decode_ipv4(data)
+        if isinstance(datagram, ReceivedAdvert):
+            datagram = dataclasses.replace(datagram, ip_id=None, ip_header=b"")
+            self._remember(key, datagram)
+        return datagram
+
+    def _decode_batched_ipv6(self, batch: BatchReceiver, i: int) -> Datagram:
+        data, name, control = batch.payload(i), batch.source(i), batch.control(i)
+        flags = batch.flags(i)
+        key = name + control + data
+        known = self._memo.get(key) if not flags & _MSG_CUT else None
+        if known is not None:
+            return known
+        src = IPv6Address(name[8:24]) if len(name) >= _SOCKADDR_IN6_LEN else None
+        datagram = self._decode_ipv6(data, parse_cmsgs(control), flags, src)
+        if isinstance(datagram, ReceivedAdvert) and not flags & _MSG_CUT:
+            self._remember(key, datagram)
+        return datagram
+
+    def _remember(self, key: bytes, rx: ReceivedAdvert) -> None:
+        memo = self._memo
+        if len(memo) >= DECODE_MEMO_LIMIT:
+            memo.clear()  # senders of ever-new packets gain nothing, but cost no more memory
+        memo[key] = rx
 
     def _decode_ipv4(self, data: bytes) -> Datagram:
         try:
@@ -291,7 +483,11 @@ class VrrpSocket:
             return exc
 
     def _decode_ipv6(
-        self, data: bytes, ancdata: list[tuple[int, int, bytes]], msg_flags: int, addr: object
+        self,
+        data: bytes,
+        ancdata: list[tuple[int, int, bytes]],
+        msg_flags: int,
+        src: object,
     ) -> Datagram:
         try:
             if msg_flags & socket.MSG_TRUNC:
@@ -305,9 +501,10 @@ class VrrpSocket:
                     hop_limit = struct.unpack("@i", cdata[:4])[0]
                 elif ctype == socket.IPV6_PKTINFO and len(cdata) >= 16:
                     dst = IPv6Address(cdata[:16])
-            if not isinstance(addr, tuple) or not addr:
+            if src is None:
                 raise PacketError(DropReason.IP_HDR_ERR, "no source address")
-            src = ip_address(str(addr[0]).split("%", 1)[0])
+            if not isinstance(src, IPv6Address):
+                src = ip_address(str(src).split("%", 1)[0])
             if not isinstance(src, IPv6Address):
                 raise PacketError(DropReason.IP_HDR_ERR, f"source {src} is not IPv6")
             if dst is None:
@@ -400,6 +597,7 @@ def open_vrrp_socket(
     unicast_hop_limit: int | None = None,
     netns: str | None = None,
     max_reads_per_wakeup: int = DEFAULT_MAX_READS_PER_WAKEUP,
+    read_pause_s: float = DEFAULT_READ_PAUSE_S,
 ) -> VrrpSocket:
     """Open, configure and bind the raw socket for ``key`` on interface index ``ifindex``.
 
@@ -428,7 +626,13 @@ def open_vrrp_socket(
         sock.close()
         raise
     log.debug("opened VRRP socket %s (ifindex %d)", key.describe(), ifindex)
-    return VrrpSocket(sock, key, ifindex, max_reads_per_wakeup=max_reads_per_wakeup)
+    return VrrpSocket(
+        sock,
+        key,
+        ifindex,
+        max_reads_per_wakeup=max_reads_per_wakeup,
+        read_pause_s=read_pause_s,
+    )
 
 
 def _configure_ipv4(sock: socket.socket, key: SocketKey, ifindex: int) -> None:

@@ -9,9 +9,9 @@ timerfd get no slack, so the wake-up comes within tens of microseconds of the de
 
 Clients (VRRP instances) call :meth:`DeadlineTimer.arm` with their next deadline. Arming a
 *later* deadline than the one already armed costs nothing (a backup's down timer moves later on
-every advert): the heap keeps the earlier entry, and when it fires the client finds that its
-machine's deadline has moved and arms again. Stale heap entries (superseded by an earlier
-``arm`` or by :meth:`DeadlineTimer.disarm`) are skipped when popped.
+every advert): the heap keeps the earlier entry, and when it fires the timer asks the client for
+its deadline now (``DeadlineClient.current``) and files it again. Stale heap entries (superseded
+by an earlier ``arm`` or by :meth:`DeadlineTimer.disarm`) are skipped when popped.
 
 Deadlines due within ``coalesce_s`` of the one that woke the loop run in the same wake-up
 (each client is told the deadline it was armed for): 200 masters at 10 ms would otherwise wake
@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import heapq
 import itertools
 import logging
 import os
 import struct
 from collections.abc import Callable
+
+from pykeepalived.libc import LIBC, last_error
 
 __all__ = ["DeadlineClient", "DeadlineTimer", "TimerFd", "set_timer_slack_ns"]
 
@@ -54,15 +55,7 @@ class _Itimerspec(ctypes.Structure):
     _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
 
 
-def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name or "libc.so.6", use_errno=True)
-    except OSError:
-        return None
-
-
-_LIBC = _libc()
+_LIBC = LIBC
 
 
 def set_timer_slack_ns(slack_ns: int) -> bool:
@@ -80,8 +73,7 @@ class TimerFd:
             raise OSError("timerfd is not available")
         fd = int(_LIBC.timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC))
         if fd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err))
+            raise last_error("timerfd_create")
         self.fd = fd
         self._spec = _Itimerspec()
 
@@ -92,8 +84,7 @@ class TimerFd:
         value = self._spec.it_value
         value.tv_sec, value.tv_nsec = divmod(ns, _NS_PER_S)
         if _LIBC.timerfd_settime(self.fd, TFD_TIMER_ABSTIME, ctypes.byref(self._spec), None) < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err))
+            raise last_error("timerfd_settime")
 
     def disarm(self) -> None:
         """Stop the timer."""
@@ -121,12 +112,20 @@ class DeadlineClient:
     """What a :class:`DeadlineTimer` holds per client: its armed deadline and its callback.
 
     The callback gets the deadline it was armed for (at most ``coalesce_s`` in the future).
+    ``current``, if given, tells the client's deadline as it is now: when that has moved past
+    the coalescing window since it was armed (a backup's down timer, pushed on by every advert),
+    the timer arms it again itself instead of calling back.
     """
 
-    __slots__ = ("armed_at", "callback")
+    __slots__ = ("armed_at", "callback", "current")
 
-    def __init__(self, callback: Callable[[float], None]) -> None:
+    def __init__(
+        self,
+        callback: Callable[[float], None],
+        current: Callable[[], float | None] | None = None,
+    ) -> None:
         self.callback = callback
+        self.current = current
         self.armed_at: float | None = None
 
 
@@ -206,6 +205,12 @@ class DeadlineTimer:
             at_s, _seq, client = heapq.heappop(heap)
             if client.armed_at != at_s:
                 continue  # superseded or disarmed
+            if client.current is not None:
+                current = client.current()
+                if current is not None and current > horizon:  # moved on: wait for it
+                    client.armed_at = current
+                    heapq.heappush(heap, (current, next(self._seq), client))
+                    continue
             client.armed_at = None
             try:
                 client.callback(at_s)

@@ -22,6 +22,7 @@ says seconds (``_s``). Advert intervals are centiseconds (``_cs``), the VRRPv3 w
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
 __all__ = [
@@ -64,6 +65,7 @@ def _skew_calc_us(version: int, prio_val: int, master_adver_int_cs: int) -> int:
     return (prio_val * SECOND_US) // 256
 
 
+@functools.lru_cache(maxsize=1024)
 def skew_time_us(version: int, priority: int, master_adver_int_cs: int) -> int:
     """Skew_Time in µs for a router of ``priority`` (keepalived's ``VRRP_TIMER_SKEW``).
 
@@ -80,6 +82,7 @@ def skew_time_min_us(version: int, master_adver_int_cs: int) -> int:
     return _skew_calc_us(version, 1, master_adver_int_cs)
 
 
+@functools.lru_cache(maxsize=1024)  # a backup computes it for every advert
 def master_down_interval_us(
     version: int,
     priority: int,

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import os
 import socket
@@ -31,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pykeepalived.config.model.vrrp import ParamMatch, TrackFile, TrackProcess, VrrpScript
+from pykeepalived.libc import LIBC
 from pykeepalived.notify.scripts import ScriptSpec, run_script
 from pykeepalived.vrrp.tracking import ScriptResult, ScriptStatus, TrackKind
 
@@ -155,16 +154,6 @@ _IN_CLOEXEC = 0o2000000
 _EVENT_HDR = struct.Struct("iIII")
 
 
-def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        return ctypes.CDLL(name, use_errno=True)
-    except OSError:
-        return None
-
-
 class FileWatcher:
     """Watches one ``track_file`` and reports its value."""
 
@@ -200,7 +189,7 @@ class FileWatcher:
         self._init_file()
         self.value = self.read()
         loop = asyncio.get_running_loop()
-        libc = _libc()
+        libc = LIBC
         fd = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC) if libc is not None else -1
         wd = -1
         if fd >= 0 and libc is not None:

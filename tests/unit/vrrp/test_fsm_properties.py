@@ -135,6 +135,113 @@ def test_a_machine_never_raises_and_keeps_its_invariants(
         check_invariants(m)
 
 
+# ---- the same advert object again ----------------------------------------------------------
+
+_REPEAT_FIELDS = ("_repeat", "_repeat_down_s")
+
+
+def _full_state(m: VrrpMachine) -> dict[str, Any]:
+    return {k: v for k, v in vars(m).items() if k not in _REPEAT_FIELDS}
+
+
+repeat_configs = st.builds(
+    lambda cfg, priority: dataclasses.replace(
+        cfg, priority=priority, adver_int_cs=100, initial_state=State.BACKUP
+    ),
+    configs,
+    st.sampled_from([50, 100, 200]),
+)
+"""Backups, mostly: where the shortcut applies."""
+advert_pools = st.lists(
+    st.builds(
+        AdvertReceived,
+        priority=st.sampled_from([0, 1, 99, 100, 101, 255]),
+        adver_int_cs=st.sampled_from([0, 100, 100, 101]),
+        source=st.sampled_from([IPv4Address("192.0.2.1"), IPv4Address("192.0.2.2")]),
+        addr_list_ok=st.booleans(),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cfg=repeat_configs,
+    pool=advert_pools,
+    steps=st.lists(
+        st.tuples(st.floats(0, 2, allow_nan=False), st.integers(0, 7), events), max_size=60
+    ),
+)
+def test_an_advert_object_handled_again_acts_as_a_fresh_equal_one(
+    cfg: MachineConfig, pool: list[AdvertReceived], steps: list[tuple[float, int, Event]]
+) -> None:
+    """The shortcut for a repeated advert object (``VrrpMachine.handle``) changes nothing.
+
+    Machine ``a`` gets the pool's advert objects again and again (the shortcut applies),
+    machine ``b`` an equal copy each time (it never does): same actions, same state.
+    """
+    clock = FakeClock()
+    a, b = VrrpMachine(cfg), VrrpMachine(cfg)
+    for m in (a, b):
+        m.handle(Startup(), clock.now())
+        m.handle(InitComplete(), clock.now())
+    for delay_s, pick, other in steps:
+        clock.advance(delay_s)
+        event = pool[pick % len(pool)] if pick < 6 else other  # mostly the pool's adverts
+        copy = dataclasses.replace(event) if isinstance(event, AdvertReceived) else event
+        assert a.handle(event, clock.now()) == b.handle(copy, clock.now())
+        assert _full_state(a) == _full_state(b)
+
+
+def test_a_backup_handles_its_masters_repeated_advert_by_restarting_the_down_timer_only() -> None:
+    clock = FakeClock()
+    m = VrrpMachine(MachineConfig(vrid=1, priority=90, adver_int_cs=1, version=3))
+    m.handle(Startup(), clock.now())
+    m.handle(InitComplete(), clock.now())
+    assert m.state is State.BACKUP
+    advert = AdvertReceived(priority=100, adver_int_cs=1, source=IPv4Address("192.0.2.1"))
+    calls = 0
+    backup_rx = m._backup_rx
+
+    def counting(event: AdvertReceived, now: float) -> bool:
+        nonlocal calls
+        calls += 1
+        return backup_rx(event, now)
+
+    m._backup_rx = counting  # type: ignore[method-assign]
+    for _ in range(5):
+        clock.advance(0.01)
+        assert m.handle(advert, clock.now()) == []
+    mdi_s = timers.master_down_interval_s(3, 90, 1)
+    assert m.next_deadline() == pytest.approx(clock.now() + mdi_s)
+    assert calls == 1  # the first one decided; the other four only restarted the timer
+    m.handle(AdvertRejected("auth_failure"), clock.now())  # anything else: decided afresh
+    m.handle(advert, clock.now())
+    assert calls == 2
+
+
+def test_a_lower_priority_advert_during_preempt_delay_is_decided_afresh_every_time() -> None:
+    """While ``preempt_delay`` runs, a lower-priority master's advert keeps us backup; once it
+    is over, the same advert is discarded and we take over: that depends on the time, so the
+    shortcut must not apply."""
+    clock = FakeClock()
+    m = VrrpMachine(MachineConfig(vrid=1, priority=150, adver_int_cs=100, preempt_delay_s=0.5))
+    m.handle(Startup(), clock.now())
+    m.handle(InitComplete(), clock.now())
+    advert = AdvertReceived(priority=100, adver_int_cs=100, source=IPv4Address("192.0.2.1"))
+    m.handle(advert, clock.now())
+    clock.advance(0.3)
+    m.handle(advert, clock.now())  # preempt delay still running: accepted
+    down_at = m.next_deadline()
+    clock.advance(0.3)
+    m.handle(advert, clock.now())  # delay over: discarded, the down timer keeps its deadline
+    assert down_at is not None and m.next_deadline() == down_at
+    clock.set(down_at)
+    m.on_timer(clock.now())
+    assert m.state is State.MASTER
+
+
 # ---- a simulated LAN -----------------------------------------------------------------------
 
 
