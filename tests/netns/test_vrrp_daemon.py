@@ -9,9 +9,12 @@ clean stop hands over well before a Master_Down_Interval would have run out.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
+import re
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -187,6 +190,9 @@ class Lab:
         assert node.proc is not None
         rc = node.proc.wait(timeout_s)
         node.proc = None
+        if node._log_fh is not None:  # a later start() opens it again
+            node._log_fh.close()
+            node._log_fh = None
         return rc
 
     def stop(self, host: str, timeout_s: float = 10.0) -> int:
@@ -464,3 +470,45 @@ def test_status_dump_counts_unknown_vrids_bad_auth_and_garbage(lab: Lab, tmp_pat
     # the refused higher-priority advert did not make h1 give up
     assert lab.has_vip("h1", VIP4)
     assert "Unknown VRID 99" in lab.log("h1")
+
+
+SYS_PIDFD_GETFD = 438
+
+
+def _vrrp_rcvbuf(lab: Lab, host: str) -> int:
+    """SO_RCVBUF of the daemon's multicast VRRP socket, read from a copy of its descriptor
+    (``pidfd_getfd``; ``ss`` names the process and descriptor)."""
+    out = subprocess.run(
+        ["ip", "netns", "exec", lab.topo.host(host).netns, "ss", "-w", "-n", "-a", "-p"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = re.search(r"224\.0\.0\.18:112\s.*pid=(\d+),fd=(\d+)", out)
+    assert found, out
+    pidfd = os.pidfd_open(int(found.group(1)))
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = libc.syscall(SYS_PIDFD_GETFD, pidfd, int(found.group(2)), 0)
+        assert fd >= 0, os.strerror(ctypes.get_errno())
+    finally:
+        os.close(pidfd)
+    with socket.socket(fileno=fd) as sock:
+        return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+
+
+def test_vrrp_rx_bufs_policy_sizes_the_socket_receive_buffer(lab: Lab) -> None:
+    mode = MODES[2]
+    a1 = lab.address("h1", 4)
+    conf = instance_conf(mode, priority=100, me=a1, peer=a1)
+    lab.write("h1", conf)
+    lab.start("h1")
+    wait_for(lambda: lab.has_vip("h1", VIP4), 15, "VI_1 master")
+    default = _vrrp_rcvbuf(lab, "h1")
+    lab.stop("h1")
+    # one instance x 50 MTUs of 1500: 75,000 bytes, doubled by the kernel
+    policy = "global_defs {\n  vrrp_rx_bufs_policy MTU\n  vrrp_rx_bufs_multiplier 50\n}\n"
+    lab.write("h1", policy + conf)
+    lab.start("h1")
+    wait_for(lambda: lab.has_vip("h1", VIP4), 15, "VI_1 master")
+    assert _vrrp_rcvbuf(lab, "h1") == 2 * 75_000 != default

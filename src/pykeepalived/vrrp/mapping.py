@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
@@ -93,6 +94,12 @@ class GlobalSettings:
     process_priority: int = 0
     garp_extra_if_s: int = 0
     garp_extra_if_all: bool = False
+    rx_bufs_policy: str | None = None
+    """``vrrp_rx_bufs_policy MTU|ADVERT`` (None: the system's default socket buffer)."""
+    rx_bufs_size: int | None = None
+    """``vrrp_rx_bufs_policy <bytes>``: bytes per instance."""
+    rx_bufs_multiplier: int = 3
+    """``vrrp_rx_bufs_multiplier``: MTUs or adverts per instance."""
 
 
 def _first_attr(obj: object, names: tuple[str, ...]) -> Any:
@@ -167,6 +174,9 @@ def global_settings(global_defs: object) -> GlobalSettings:
             _first_attr(global_defs, ("vrrp_notify_fifo_script",)) or vrrp_fifo
         ),
         enable_script_security=bool(_first_attr(global_defs, ("enable_script_security",))),
+        rx_bufs_policy=_first_attr(global_defs, ("vrrp_rx_bufs_policy",)),
+        rx_bufs_size=_first_attr(global_defs, ("vrrp_rx_bufs_size",)),
+        rx_bufs_multiplier=int(_first_attr(global_defs, ("vrrp_rx_bufs_multiplier",)) or 3),
         notify_priority_changes=bool(_first_attr(global_defs, ("vrrp_notify_priority_changes",))),
         nftables_table=str(_first_attr(global_defs, ("nftables",)) or "keepalived"),
         nftables_priority=int(_first_attr(global_defs, ("nftables_priority",)) or -1),
@@ -261,6 +271,9 @@ class InstancePlan:
     garp_extra_if_all: bool = False
     notify_priority_changes: bool = False
     unicast_fault_no_peer: bool = False
+    kernel_rx_buf_size: int = 0
+    """``kernel_rx_buf_size``: this instance's share of its socket's receive buffer (0: the
+    global ``vrrp_rx_bufs_policy`` decides)."""
     """``unicast_fault_no_peer`` with an empty peer list: the instance stays in FAULT."""
 
     @property
@@ -289,6 +302,35 @@ class InstancePlan:
         else:
             bind = self.mcast_group
         return SocketKey(interface, self.family, self.unicast, bind, self.proto)
+
+
+def advert_len(plan: InstancePlan) -> int:
+    """Bytes of the instance's VRRP message: header, addresses, v2's authentication data."""
+    per_address = 4 if plan.family is Family.IPV4 else 16
+    auth = 8 if plan.version is VrrpVersion.V2 and plan.family is Family.IPV4 else 0
+    return 8 + per_address * len(plan.advert_addresses) + auth
+
+
+def rx_buf_size(
+    plans: Iterable[InstancePlan], settings: GlobalSettings, mtu: Callable[[str], int]
+) -> int:
+    """The ``SO_RCVBUF`` of a socket shared by ``plans`` (0: leave the system's default).
+
+    keepalived's socket pool sums one share per instance: its ``kernel_rx_buf_size``, else
+    the global size, else ``vrrp_rx_bufs_multiplier`` adverts (``ADVERT``) or MTUs of its
+    interface (``MTU``, ``mtu(interface)``).
+    """
+    total = 0
+    for plan in plans:
+        if plan.kernel_rx_buf_size:
+            total += plan.kernel_rx_buf_size
+        elif settings.rx_bufs_size is not None:
+            total += settings.rx_bufs_size
+        elif settings.rx_bufs_policy == "ADVERT":
+            total += settings.rx_bufs_multiplier * advert_len(plan)
+        elif settings.rx_bufs_policy == "MTU":
+            total += settings.rx_bufs_multiplier * mtu(plan.interface or "")
+    return total
 
 
 def virtual_address(spec: IpAddressSpec, default_dev: str) -> VirtualAddress:
@@ -545,4 +587,5 @@ def plan_instance(
         garp_extra_if_all=inst.garp_extra_if_all,
         notify_priority_changes=inst.notify_priority_changes,
         unicast_fault_no_peer=inst.unicast_fault_no_peer and not peers,
+        kernel_rx_buf_size=inst.kernel_rx_buf_size or 0,
     )

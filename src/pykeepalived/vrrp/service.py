@@ -51,7 +51,14 @@ from pykeepalived.net.addresses import (
     remove_address,
     remove_stale,
 )
-from pykeepalived.net.links import IfFlag, LinkInfo, NetError, NetlinkSession, link_index
+from pykeepalived.net.links import (
+    IfFlag,
+    LinkInfo,
+    NetError,
+    NetlinkSession,
+    get_link,
+    link_index,
+)
 from pykeepalived.net.routes import add_route, add_rule, remove_route, remove_rule
 from pykeepalived.net.vmac import create_vmac, delete_link
 from pykeepalived.notify.fifo import NotifyFifo, group_line
@@ -71,6 +78,7 @@ from pykeepalived.vrrp.mapping import (
     InstancePlan,
     global_settings,
     plan_instance,
+    rx_buf_size,
     script_spec,
     virtual_address,
 )
@@ -154,6 +162,8 @@ class VrrpService:
         self.unknown_vrids = 0
         self._logged_vrids: set[tuple[SocketKey, int]] = set()
         self.undecodable = 0
+        self._rx_buf_sizes: dict[SocketKey, int] = {}
+        """``SO_RCVBUF`` per socket (``vrrp_rx_bufs_policy``; absent or 0: system default)."""
 
     # ---- Service protocol ----------------------------------------------------------------
 
@@ -200,6 +210,7 @@ class VrrpService:
             log.error("cannot open the netlink link monitor: %s - polling", exc)
         self._build_groups(self.config.vrrp, plans)
         await self._start_trackers(self.config.vrrp, plans)
+        self._rx_buf_sizes = await self._socket_buffers(plans)
         runtimes = [rt for plan in plans if (rt := await self._create(plan)) is not None]
         self._link_task = loop.create_task(self._watch_links(), name="vrrp-links")
         delay = self.settings.startup_delay_s
@@ -299,6 +310,11 @@ class VrrpService:
             await self._retire(old, release=True)
         self.instances = kept
         await self._stop_trackers()
+        self._rx_buf_sizes = await self._socket_buffers(new_plans)
+        for key, sock in self._sockets.items():
+            size = self._rx_buf_sizes.get(key, 0)
+            if size > 0:
+                sock.set_rx_buf_size(size)
         self._build_groups(config.vrrp, new_plans)
         await self._start_trackers(config.vrrp, new_plans)
         for kept_rt in kept.values():
@@ -387,6 +403,29 @@ class VrrpService:
                 )
             plans.append(plan)
         return plans
+
+    async def _socket_buffers(self, plans: Iterable[InstancePlan]) -> dict[SocketKey, int]:
+        """The receive buffer of each socket the plans share (keepalived's socket pool)."""
+        by_key: dict[SocketKey, list[InstancePlan]] = {}
+        for plan in plans:
+            interface = plan.socket_interface or plan.interface
+            if interface is None:
+                continue
+            try:
+                by_key.setdefault(plan.socket_key(interface), []).append(plan)
+            except ValueError:
+                continue  # reported when the instance is created
+        mtus: dict[str, int] = {}
+        if self.settings.rx_bufs_policy == "MTU":
+            for name in {p.interface for p in plans if p.interface is not None}:
+                try:
+                    mtus[name] = (await get_link(self._netlink, name)).mtu
+                except NetError:
+                    mtus[name] = 0
+        return {
+            key: rx_buf_size(shared, self.settings, lambda name: mtus.get(name, 0))
+            for key, shared in by_key.items()
+        }
 
     def _check_scripts(self, vrrp: VrrpConfig) -> None:
         """keepalived's script security check for the ``vrrp_script``s."""
@@ -514,7 +553,12 @@ class VrrpService:
         if sock is None:
             try:
                 ifindex = await link_index(self._netlink, interface)
-                sock = open_vrrp_socket(key, ifindex, unicast_hop_limit=plan.unicast_hop_limit)
+                sock = open_vrrp_socket(
+                    key,
+                    ifindex,
+                    unicast_hop_limit=plan.unicast_hop_limit,
+                    rx_buf_size=self._rx_buf_sizes.get(key, 0),
+                )
             except (NetError, VrrpSocketError) as exc:
                 log.error("(%s) cannot open VRRP socket on %s: %s", plan.name, interface, exc)
                 return None

@@ -307,6 +307,13 @@ class VrrpSocket:
             if self._read(count_cap=False) < self.max_reads_per_wakeup or self._closed:
                 return
 
+    def set_rx_buf_size(self, size: int) -> None:
+        """``SO_RCVBUF`` (``vrrp_rx_bufs_policy``, ``kernel_rx_buf_size``); a refusal is logged."""
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+        except OSError as exc:
+            log.info("vrrp set receive socket buffer size error %s", exc.errno)
+
     def set_handler(self, handler: DatagramHandler | None) -> None:
         """Replace the callback without touching the loop registration."""
         self._handler = handler
@@ -598,8 +605,11 @@ def open_vrrp_socket(
     netns: str | None = None,
     max_reads_per_wakeup: int = DEFAULT_MAX_READS_PER_WAKEUP,
     read_pause_s: float = DEFAULT_READ_PAUSE_S,
+    rx_buf_size: int = 0,
 ) -> VrrpSocket:
     """Open, configure and bind the raw socket for ``key`` on interface index ``ifindex``.
+
+    ``rx_buf_size`` > 0 sets ``SO_RCVBUF`` (the kernel doubles it, up to ``rmem_max``).
 
     ``netns`` opens it in a named network namespace (tests); the daemon runs inside its
     namespace and leaves it None. Raises :class:`VrrpSocketError`.
@@ -626,13 +636,16 @@ def open_vrrp_socket(
         sock.close()
         raise
     log.debug("opened VRRP socket %s (ifindex %d)", key.describe(), ifindex)
-    return VrrpSocket(
+    vrrp_socket = VrrpSocket(
         sock,
         key,
         ifindex,
         max_reads_per_wakeup=max_reads_per_wakeup,
         read_pause_s=read_pause_s,
     )
+    if rx_buf_size > 0:
+        vrrp_socket.set_rx_buf_size(rx_buf_size)
+    return vrrp_socket
 
 
 def _configure_ipv4(sock: socket.socket, key: SocketKey, ifindex: int) -> None:

@@ -24,9 +24,11 @@ from pykeepalived.vrrp.auth import AuthType, auth_data_from_password
 from pykeepalived.vrrp.fsm import State
 from pykeepalived.vrrp.mapping import (
     GlobalSettings,
+    advert_len,
     global_settings,
     instance_identity,
     plan_instance,
+    rx_buf_size,
 )
 from pykeepalived.vrrp.packet import ChecksumCompat, Family, VrrpVersion
 
@@ -198,3 +200,19 @@ def test_global_settings_read_from_model_like_objects() -> None:
     assert plan.mcast_group == IPv4Address("224.0.0.100")
     assert plan.expectations.mcast_group4 == IPv4Address("224.0.0.100")
     assert global_settings(object()) == GlobalSettings()
+
+
+def test_receive_buffer_is_the_sum_of_each_instances_share_as_keepalived_sizes_it() -> None:
+    v2 = plan_instance(_inst())  # v2 IPv4, one VIP: 8 + 4 + 8 bytes of auth data
+    v3 = plan_instance(_inst(name="VI_2", virtual_router_id=52, version=3))  # 8 + 4
+    own = plan_instance(_inst(name="VI_3", virtual_router_id=53, kernel_rx_buf_size=5000))
+    assert (advert_len(v2), advert_len(v3)) == (20, 12)
+    mtu = {"eth0": 1500}.__getitem__
+    assert rx_buf_size([v2, v3], GlobalSettings(), mtu) == 0  # system default
+    advert = GlobalSettings(rx_bufs_policy="ADVERT", rx_bufs_multiplier=4)
+    assert rx_buf_size([v2, v3], advert, mtu) == 4 * 20 + 4 * 12
+    assert rx_buf_size([v2, own], GlobalSettings(rx_bufs_policy="MTU"), mtu) == 3 * 1500 + 5000
+    assert rx_buf_size([v2, v3, own], GlobalSettings(rx_bufs_size=100_000), mtu) == 205_000
+    gd = SimpleNamespace(vrrp_rx_bufs_policy="MTU", vrrp_rx_bufs_multiplier=10)
+    assert global_settings(gd).rx_bufs_policy == "MTU"
+    assert global_settings(gd).rx_bufs_multiplier == 10
