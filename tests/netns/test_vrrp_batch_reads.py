@@ -84,13 +84,18 @@ def _open_unbatched(
 
 
 class Collector:
-    """A datagram handler that keeps what it is given."""
+    """A datagram handler that keeps what it is given, when it was received and when it was
+    handed over (on the same clock: ``time.monotonic``, the loop's)."""
 
     def __init__(self) -> None:
         self.got: list[Datagram] = []
+        self.received_at: list[float] = []
+        self.handed_at: list[float] = []
 
-    def __call__(self, _sock: VrrpSocket, datagram: Datagram) -> None:
+    def __call__(self, _sock: VrrpSocket, datagram: Datagram, received_at_s: float) -> None:
         self.got.append(datagram)
+        self.received_at.append(received_at_s)
+        self.handed_at.append(time.monotonic())
 
 
 def _collect(sock: VrrpSocket) -> Collector:
@@ -493,7 +498,7 @@ def test_dense_stream_pauses_reading_then_fd_waits_again(
     topo = two_hosts
     s1 = _open(topo, "h1", KEY4)
     s2 = _open(topo, "h2", KEY4) if batched else _open_unbatched(topo, "h2", KEY4, monkeypatch)
-    assert s2.read_pause_s == 0.001
+    assert s2.read_pause_s == 0.002
     packets, keys = _stream_adverts(topo.host("h1").ipv4(), 300)
     errors: list[dict[str, Any]] = []
 
@@ -511,6 +516,15 @@ def test_dense_stream_pauses_reading_then_fd_waits_again(
         assert s2.stats.received == len(packets) and s2.stats.drops == {}
         assert s2.stats.pauses > 0
         assert s2.stats.wakeups < len(packets) // 2, s2.stats
+        # each packet is dated when the kernel received it, before it was handed over, in
+        # order; read in a pause, a packet's date is earlier than its hand-over (the down
+        # timer must run from its arrival, not from the end of the pause)
+        received, handed = collector.received_at, collector.handed_at
+        assert all(r <= h for r, h in zip(received, handed, strict=True))
+        assert received == sorted(received)
+        late = [h - r for r, h in zip(received, handed, strict=True)]
+        if batched:  # the kernel's timestamps (the fallback dates packets when it reads them)
+            assert max(late) > s2.read_pause_s / 2, max(late)
         # the stream is over: reading goes back to waiting on the fd
         await _until(lambda: not s2.paused)
         await asyncio.sleep(0.1)
@@ -707,7 +721,7 @@ def test_handler_closing_the_socket_during_a_paused_read(two_hosts: Topology) ->
     errors: list[dict[str, Any]] = []
     got: list[Datagram] = []
 
-    def close_on_third(sock: VrrpSocket, datagram: Datagram) -> None:
+    def close_on_third(sock: VrrpSocket, datagram: Datagram, _received_at_s: float) -> None:
         got.append(datagram)
         if len(got) == 3:
             sock.close()
@@ -749,7 +763,7 @@ def test_handler_closing_mid_batch_stops_reading(
     packets, _ = _stream_adverts(topo.host("h1").ipv4(), 100)
     got: list[Datagram] = []
 
-    def close_on_third(sock: VrrpSocket, datagram: Datagram) -> None:
+    def close_on_third(sock: VrrpSocket, datagram: Datagram, _received_at_s: float) -> None:
         got.append(datagram)
         if len(got) == 3:
             sock.close()

@@ -175,7 +175,7 @@ def test_malformed_packets_are_counted_drops_and_reader_survives(two_hosts: Topo
 
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
-        s2.attach(loop, lambda _sock, d: got.append(d))
+        s2.attach(loop, lambda _sock, d, _at: got.append(d))
         good = encode_ipv4(
             Advertisement(VrrpVersion.V3, 1, 100, 100, ()), src=src, dst=VRRP_MCAST_GROUP4, ip_id=3
         )
@@ -219,7 +219,7 @@ def test_bounded_reads_per_wakeup(two_hosts: Topology) -> None:
         for _ in range(10):
             assert s1.send_ipv4(pkt, VRRP_MCAST_GROUP4)
         seen: list[Datagram] = []
-        s2.set_handler(lambda _s, d: seen.append(d))
+        s2.set_handler(lambda _s, d, _at: seen.append(d))
         select.select([s2.fileno()], [], [], 3.0)
         time.sleep(0.2)
         s2.on_readable()

@@ -23,12 +23,24 @@ import struct
 
 from pykeepalived.libc import LIBC, last_error
 
-__all__ = ["BatchReceiver", "batch_receiver_for", "parse_cmsgs"]
+__all__ = [
+    "SCM_TIMESTAMPNS",
+    "TIMESTAMP_CMSG_SPACE",
+    "BatchReceiver",
+    "batch_receiver_for",
+    "parse_cmsgs",
+]
 
 _SIZE_T = ctypes.sizeof(ctypes.c_size_t)
 _CMSG_HEADER = struct.Struct(f"@{'Q' if _SIZE_T == 8 else 'I'}ii")
 """``struct cmsghdr``: cmsg_len (size_t), cmsg_level, cmsg_type."""
 _SOCKADDR_STORAGE_LEN = 128
+SCM_TIMESTAMPNS = 35
+"""``SO_TIMESTAMPNS`` / ``SCM_TIMESTAMPNS`` (``asm-generic/socket.h``; Python does not name it)."""
+_TIMESPEC = struct.Struct("@qq")
+TIMESTAMP_CMSG_SPACE = socket.CMSG_SPACE(_TIMESPEC.size)
+_CMSG_DATA_OFFSET = (_CMSG_HEADER.size + _SIZE_T - 1) & ~(_SIZE_T - 1)
+"""Room the kernel's receive timestamp takes at the start of the control data."""
 
 
 class _Iovec(ctypes.Structure):
@@ -180,6 +192,23 @@ class BatchReceiver:
             view[i * size : i * size + u32[index]].tobytes()
             for i, index in enumerate(self._len_index[:count])
         ]
+
+    def timestamp(self, i: int) -> float | None:
+        """The kernel's receive time of datagram ``i`` (``SO_TIMESTAMPNS``, CLOCK_REALTIME
+        seconds), None if its control data does not start with one (the kernel puts the
+        socket-level timestamp before the protocol's ancillary data)."""
+        start = i * self._control_len
+        if self._size_t[self._controllen_index[i]] < TIMESTAMP_CMSG_SPACE:
+            return None
+        _len, level, ctype = _CMSG_HEADER.unpack_from(self._controls, start)
+        if level != socket.SOL_SOCKET or ctype != SCM_TIMESTAMPNS:
+            return None
+        sec, nsec = _TIMESPEC.unpack_from(self._controls, start + _CMSG_DATA_OFFSET)
+        return float(sec + nsec * 1e-9)
+
+    def timestamps(self, count: int) -> list[float | None]:
+        """:meth:`timestamp` of datagrams ``0 .. count - 1``."""
+        return [self.timestamp(i) for i in range(count)]
 
     def flags(self, i: int) -> int:
         """``msg_flags`` of datagram ``i`` (``MSG_TRUNC``, ``MSG_CTRUNC``)."""

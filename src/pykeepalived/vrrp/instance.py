@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -212,6 +213,8 @@ class InstanceRuntime:
         self._warned_no_source = False
         self._stop_tasks: list[asyncio.Task[Any]] = []
         self._logged_drops: set[tuple[DropReason, IPAddress]] = set()
+        self._last_event_s = -math.inf
+        """The time of the last advert or timer handed to the machine (times never go back)."""
         self._accepted: _Accepted | None = None
         """The last advert accepted, to accept the same one again without checking it again."""
         self.queue_drops = 0
@@ -349,8 +352,9 @@ class InstanceRuntime:
 
     # ---- events in -----------------------------------------------------------------------
 
-    def on_advert(self, rx: ReceivedAdvert) -> None:
-        """A decoded advert for our VRID arrived on our socket."""
+    def on_advert(self, rx: ReceivedAdvert, received_at_s: float | None = None) -> None:
+        """A decoded advert for our VRID arrived on our socket (at ``received_at_s`` on the
+        loop's clock: the down timer runs from then; None: now)."""
         if self.stopped or self.machine.state in (State.INIT, State.FAULT):
             return  # keepalived ignores adverts for instances in FAULT or INIT
         master = self.machine.master_address
@@ -366,7 +370,7 @@ class InstanceRuntime:
             # is a function of those alone (AH adverts, which also depend on the sequence
             # counter, are never remembered), so it would accept it again.
             self.stats.record_received(None, rx.advert.priority)
-            self._feed(accepted.event, self._loop.time())
+            self._feed(accepted.event, self._received(received_at_s))
             return
         exp = self.expectations
         if needs_old_unicast_checksum(rx, exp):
@@ -381,7 +385,7 @@ class InstanceRuntime:
             ah_last_seq=self._ah_last_seq_rx,
         )
         self.stats.record_received(reason, rx.advert.priority)
-        now = self._loop.time()
+        now = self._received(received_at_s)
         if reason is not None:
             self._log_drop(reason, rx)
             self._feed(AdvertRejected(reason.name.lower()), now)
@@ -400,6 +404,14 @@ class InstanceRuntime:
             return
         self._accepted = None if rx.ah is not None else _Accepted(rx, exp, master, event)
         self._feed(event, now)
+
+    def _received(self, received_at_s: float | None) -> float:
+        """The time an advert counts from: when it was received, never before the last event
+        the machine handled (a timer that ran while it waited to be read)."""
+        now = self._loop.time() if received_at_s is None else received_at_s
+        now = max(now, self._last_event_s)
+        self._last_event_s = now
+        return now
 
     def _log_drop(self, reason: DropReason, rx: ReceivedAdvert) -> None:
         key = (reason, rx.src)
@@ -496,6 +508,7 @@ class InstanceRuntime:
         if deadline > now:  # the deadline moved later since it was armed (a backup's down timer)
             self._deadlines.arm(self._deadline_client, deadline)
             return
+        self._last_event_s = max(self._last_event_s, now)
         actions = self.machine.on_timer(now)
         for action in actions:
             self._execute(action)

@@ -803,7 +803,7 @@ class VrrpService:
 
     # ---- receive demultiplexing ----------------------------------------------------------
 
-    def _on_datagram(self, sock: VrrpSocket, datagram: Datagram) -> None:
+    def _on_datagram(self, sock: VrrpSocket, datagram: Datagram, received_at_s: float) -> None:
         """A packet read on ``sock``: hand an advert to the instance of its VRID."""
         if isinstance(datagram, PacketError):
             self.undecodable += 1
@@ -824,7 +824,7 @@ class VrrpService:
             src = datagram.src
             target = next((rt for rt in candidates if src in rt.plan.unicast_peers), target)
         try:
-            target.on_advert(datagram)
+            target.on_advert(datagram, received_at_s)
         except Exception:  # one bad advert must never stop the reader
             log.exception("(%s) error handling advert from %s", target.name, datagram.src)
 

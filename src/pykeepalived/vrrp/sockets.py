@@ -62,12 +62,19 @@ import logging
 import math
 import socket
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from pykeepalived.vrrp.batch_recv import BatchReceiver, batch_receiver_for, parse_cmsgs
+from pykeepalived.vrrp.batch_recv import (
+    SCM_TIMESTAMPNS,
+    TIMESTAMP_CMSG_SPACE,
+    BatchReceiver,
+    batch_receiver_for,
+    parse_cmsgs,
+)
 from pykeepalived.vrrp.checksum import IpProto
 from pykeepalived.vrrp.packet import (
     IPTOS_PREC_INTERNETCONTROL,
@@ -100,10 +107,14 @@ RECV_BUFFER_LEN = 2048
 """Bytes read per packet: an advert with 255 IPv6 addresses and an AH header fits easily."""
 DEFAULT_MAX_READS_PER_WAKEUP = 64
 """Packets read per ``add_reader`` wake-up before yielding to the loop (timers must run)."""
-DEFAULT_READ_PAUSE_S = 0.001
+DEFAULT_READ_PAUSE_S = 0.002
 """How long reading pauses when packets come faster than this apart (0: never pause)."""
 FLUSH_MAX_READS = 4096
 """Most packets one :meth:`VrrpSocket.flush` reads (a flood must not hold the loop)."""
+MAX_PACKET_AGE_S = 1.0
+"""The oldest a packet's kernel timestamp may date it (older: a clock problem)."""
+CLOCK_STEP_S = 0.001
+"""A change of the wall-clock offset larger than this between two batches is a clock step."""
 BATCH_CAPACITY = 64
 """Most datagrams one ``recvmmsg`` reads."""
 DECODE_MEMO_LIMIT = 1024
@@ -209,7 +220,9 @@ class SocketStats:
 
 Datagram = ReceivedAdvert | PacketError
 """What a read yields: a decoded advert, or why the packet is not one."""
-DatagramHandler = Callable[["VrrpSocket", Datagram], None]
+DatagramHandler = Callable[["VrrpSocket", Datagram, float], None]
+"""``handler(socket, datagram, received_at_s)``: ``received_at_s`` is when the kernel received
+the packet, on the loop's clock (``loop.time()``), or when it was read where that is unknown."""
 
 
 def _ip_mreqn(group: IPv4Address, ifindex: int) -> bytes:
@@ -259,17 +272,23 @@ class VrrpSocket:
         self._ipv4_targets: dict[IPAddress, tuple[int, tuple[str, int]]] = {}
         """Per destination: the sendto flags and socket address (computed once)."""
         self._ipv4 = key.family is Family.IPV4
+        self._stamped = _enable_timestamps(sock)
+        """The kernel stamps each packet with its receive time (``SO_TIMESTAMPNS``)."""
+        stamp_len = TIMESTAMP_CMSG_SPACE if self._stamped else 0
         self._batch = batch_receiver_for(
             sock,
             capacity=min(max(1, max_reads_per_wakeup), BATCH_CAPACITY),
             buffer_len=RECV_BUFFER_LEN,
-            control_len=0 if self._ipv4 else _CMSG_LEN,
+            control_len=stamp_len if self._ipv4 else stamp_len + _CMSG_LEN,
             with_source=not self._ipv4,
         )
         """Reads with one ``recvmmsg`` per wake-up (None: one ``recv`` per packet)."""
+        self._clock_offset_s: float | None = None
+        """CLOCK_REALTIME minus the loop's clock at the last batch (to date packets)."""
         self._memo: dict[bytes, ReceivedAdvert] = {}
         """Decoded adverts by their bytes (see the module docstring)."""
         self.read_pause_s = read_pause_s
+        self._stamp_len = stamp_len
         self._resume_handle: asyncio.TimerHandle | None = None
         self._last_read_s = -math.inf
 
@@ -405,10 +424,12 @@ class VrrpSocket:
                 datagrams = [self._decode_ipv4_memo(data) for data in batch.payloads(count)]
             else:
                 datagrams = [self._decode_batched_ipv6(batch, i) for i in range(count)]
-            for datagram in datagrams:
+            for datagram, received_at_s in zip(
+                datagrams, self._arrivals(batch, count), strict=True
+            ):
                 handler = self._handler
                 if handler is not None:
-                    handler(self, datagram)
+                    handler(self, datagram, received_at_s)
                 if self._closed or self._handler is None:
                     return read  # closed or detached by the handler: leave the rest unread
             if count < wanted:
@@ -423,7 +444,7 @@ class VrrpSocket:
                 return read
             handler = self._handler
             if handler is not None:
-                handler(self, datagram)
+                handler(self, datagram, self._now())
             if self._closed or self._handler is None:
                 return read + 1
         return self.max_reads_per_wakeup
@@ -448,6 +469,31 @@ class VrrpSocket:
         src = addr[0] if isinstance(addr, tuple) and addr else None
         return self._decode_ipv6(data, ancdata, msg_flags, src)
 
+    def _now(self) -> float:
+        loop = self._loop
+        return loop.time() if loop is not None else time.monotonic()
+
+    def _arrivals(self, batch: BatchReceiver, count: int) -> list[float]:
+        """When the kernel received each packet of the batch, on the loop's clock.
+
+        The timestamps are CLOCK_REALTIME; the offset to the loop's clock is measured now. A
+        packet is dated no later than now and no earlier than ``MAX_PACKET_AGE_S`` ago; and
+        when the offset moved by more than ``CLOCK_STEP_S`` since the last batch (the wall
+        clock was set), the batch is dated now, as it is without timestamps.
+        """
+        now = self._now()
+        if not self._stamped:
+            return [now] * count
+        offset = time.time() - now
+        last, self._clock_offset_s = self._clock_offset_s, offset
+        if last is not None and abs(offset - last) > CLOCK_STEP_S:
+            return [now] * count
+        oldest = now - MAX_PACKET_AGE_S
+        return [
+            now if stamp is None else min(now, max(oldest, stamp - offset))
+            for stamp in batch.timestamps(count)
+        ]
+
     def _decode_ipv4_memo(self, data: bytes) -> Datagram:
         if len(data) < IPV4_HEADER_LEN or data[9] != IpProto.VRRP:
             return self._decode_ipv4(data)  # too short, or AH: its ICV covers the IP header
@@ -466,6 +512,8 @@ class VrrpSocket:
     def _decode_batched_ipv6(self, batch: BatchReceiver, i: int) -> Datagram:
         data, name, control = batch.payload(i), batch.source(i), batch.control(i)
         flags = batch.flags(i)
+        if self._stamp_len and batch.timestamp(i) is not None:
+            control = control[self._stamp_len :]  # the receive time: not part of the advert
         key = name + control + data
         known = self._memo.get(key) if not flags & _MSG_CUT else None
         if known is not None:
@@ -588,6 +636,16 @@ class VrrpSocket:
         self.stats.send_errors += 1
         name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
         log.warning("%s: cannot send to %s: %s (%s)", self.key.describe(), dst, name, exc)
+
+
+def _enable_timestamps(sock: socket.socket) -> bool:
+    """Ask the kernel to stamp each received packet (``SO_TIMESTAMPNS``); False if refused."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SCM_TIMESTAMPNS, 1)
+    except OSError as exc:
+        log.debug("SO_TIMESTAMPNS refused: %s", exc)
+        return False
+    return True
 
 
 def _setsockopt(sock: socket.socket, level: int, opt: int, value: int | bytes, what: str) -> None:

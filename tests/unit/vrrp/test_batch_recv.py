@@ -13,12 +13,19 @@ import itertools
 import os
 import socket
 import struct
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from pykeepalived.vrrp import batch_recv
-from pykeepalived.vrrp.batch_recv import BatchReceiver, batch_receiver_for, parse_cmsgs
+from pykeepalived.vrrp.batch_recv import (
+    SCM_TIMESTAMPNS,
+    TIMESTAMP_CMSG_SPACE,
+    BatchReceiver,
+    batch_receiver_for,
+    parse_cmsgs,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -437,3 +444,29 @@ def test_without_recvmmsg_there_is_no_receiver(
     with pytest.raises(OSError) as info:
         _receiver(rx)
     assert info.value.errno == errno.ENOSYS
+
+
+def test_kernel_receive_timestamps_are_read_per_datagram(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    sender, receiver = pair
+    receiver.setsockopt(socket.SOL_SOCKET, SCM_TIMESTAMPNS, 1)
+    batch = BatchReceiver(
+        receiver.fileno(),
+        capacity=8,
+        buffer_len=64,
+        control_len=TIMESTAMP_CMSG_SPACE,
+        with_source=False,
+    )
+    before = time.time()
+    for n in range(3):
+        sender.send(bytes([n]))
+        time.sleep(0.01)
+    after = time.time()
+    assert batch.receive() == 3
+    stamps = [s for s in batch.timestamps(3) if s is not None]
+    assert len(stamps) == 3 and all(before <= s <= after for s in stamps), (before, after)
+    assert stamps == sorted(stamps) and stamps[2] - stamps[0] >= 0.015  # sent 10 ms apart
+    receiver.setsockopt(socket.SOL_SOCKET, SCM_TIMESTAMPNS, 0)
+    sender.send(b"x")
+    assert batch.receive() == 1 and batch.timestamp(0) is None
