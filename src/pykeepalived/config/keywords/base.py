@@ -66,6 +66,10 @@ class KeywordTable:
             if kw.name in self._by_name:
                 raise ValueError(f"keyword {kw.name!r} registered twice in {block}")
             self._by_name[kw.name] = kw
+        # the handlers of the keywords that are not deprecated: one lookup per line
+        self._current: dict[str, Handler] = {
+            kw.name: kw.handler for kw in self._by_name.values() if kw.replaced_by is None
+        }
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
@@ -79,8 +83,13 @@ class KeywordTable:
 
     def dispatch(self, block: Node, fields: Fields, ctx: ParseContext) -> None:
         """Run the handler of every child line of ``block``; unknown keywords are errors."""
+        current = self._current
         for child in block.children or ():
-            self.dispatch_one(child, fields, ctx)
+            handler = current.get(child.keyword)
+            if handler is not None:
+                handler(child, fields, ctx)
+            else:
+                self.dispatch_one(child, fields, ctx)  # unknown or deprecated
 
     def dispatch_one(self, node: Node, fields: Fields, ctx: ParseContext) -> None:
         kw = self._by_name.get(node.keyword)
@@ -170,6 +179,8 @@ def strtoul(text: str, base: int = 10) -> tuple[int, str, bool]:
     Leading white space and a sign are accepted; base 0 picks 16 for ``0x``, 8 for ``0``.
     A negative number wraps as in C. With no digits the rest is the whole text.
     """
+    if base == 10 and text.isdigit() and text.isascii():
+        return int(text), "", True  # the common case: plain ASCII decimal digits only
     s = text.lstrip(WHITE_SPACE)
     neg = False
     if s[:1] in ("+", "-"):
@@ -198,11 +209,14 @@ def _is_negative(text: str) -> bool:
 
 def check_unsigned(text: str, lo: int, hi: int, base: int = 10) -> tuple[int | None, str | None]:
     """``read_unsigned_base()``: ``(value, None)`` or ``(None, message)``."""
-    value, rest, _ = strtoul(text, base)
-    if _is_negative(text):
-        return None, f"negative number '{text}'"
-    if rest:
-        return None, f"invalid number '{text}'"
+    if base == 10 and text.isdigit() and text.isascii():
+        value = int(text)  # plain ASCII decimal digits: neither negative nor invalid
+    else:
+        value, rest, _ = strtoul(text, base)
+        if _is_negative(text):
+            return None, f"negative number '{text}'"
+        if rest:
+            return None, f"invalid number '{text}'"
     if value > UINT32_MAX:
         return None, f"number '{text}' outside unsigned integer range"
     if not lo <= value <= hi:
@@ -276,6 +290,13 @@ def check_timer(text: str, lo_us: int = 0, hi_us: int = TIMER_MAX_US) -> Reading
     Extra decimals are reported and truncated; a value with trailing junk is reported as
     invalid but its numeric prefix is still used when it is in range ("5x" reads as 5 s,
     "x" as 0 s)."""
+    if text.isdigit() and text.isascii():  # the common case: whole seconds
+        value_us = int(text) * TIMER_HZ
+        if value_us > UINT64_MAX:
+            return None, [f"number '{text}' outside unsigned decimal range"]
+        if not lo_us <= value_us <= hi_us:
+            return None, [f"number '{text}' outside range {_timer_bounds(lo_us, hi_us)}"]
+        return value_us, []
     if _is_negative(text):
         return None, [f"negative number '{text}'"]
     match = _TIMER_PREFIX_RE.match(text)
@@ -295,10 +316,13 @@ def check_timer(text: str, lo_us: int = 0, hi_us: int = TIMER_MAX_US) -> Reading
         messages.append(f"number '{text}' outside unsigned decimal range")
         return None, messages
     if not lo_us <= value_us <= hi_us:
-        bounds = f"[{format_scaled(lo_us, 6)}, {format_scaled(hi_us, 6)}]"
-        messages.append(f"number '{text}' outside range {bounds}")
+        messages.append(f"number '{text}' outside range {_timer_bounds(lo_us, hi_us)}")
         return None, messages
     return value_us, messages
+
+
+def _timer_bounds(lo_us: int, hi_us: int) -> str:
+    return f"[{format_scaled(lo_us, 6)}, {format_scaled(hi_us, 6)}]"
 
 
 def report(node: Node, ctx: ParseContext, messages: Iterable[str | None]) -> None:
@@ -313,7 +337,8 @@ def read_unsigned_text(
 ) -> int | None:
     """`check_unsigned` of ``text``, its message reported at ``node``."""
     value, message = check_unsigned(text, lo, hi, base)
-    report(node, ctx, [message])
+    if message is not None:
+        ctx.diags.error(message, node.location)
     return value
 
 
@@ -365,7 +390,8 @@ def read_timer(
     if not require_args(node, index + 1, ctx):
         return None
     value, messages = check_timer(node.args[index], lo_us, hi_us)
-    report(node, ctx, messages)
+    if messages:
+        report(node, ctx, messages)
     return value
 
 

@@ -13,6 +13,7 @@ Also here: the timer/address/hex helpers the LVS keywords share (the number read
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -98,8 +99,12 @@ def format_timer(value_s: float) -> str:
 # =========================================================================== text helpers
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_ip(text: str) -> IPAddress | None:
-    """An IPv4/IPv6 address as ``inet_stosockaddr()`` takes it (``[v6]`` allowed)."""
+    """An IPv4/IPv6 address as ``inet_stosockaddr()`` takes it (``[v6]`` allowed).
+
+    Cached: a config names the same few addresses again and again (a real server in many
+    virtual servers, ``connect_ip``s), and the address objects are immutable."""
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     try:
@@ -1044,6 +1049,19 @@ CHECKER_KEYWORDS: tuple[Keyword, ...] = tuple(
 
 class RsDefaults:
     """What a checker inherits: the real server's resolved values and the VS delay_loop."""
+
+    __slots__ = (
+        "address",
+        "alpha",
+        "connect_timeout_s",
+        "delay_before_retry_s",
+        "delay_loop_s",
+        "port",
+        "retry",
+        "virtualhost",
+        "vs_delay_loop_s",
+        "warmup_s",
+    )
 
     def __init__(
         self,

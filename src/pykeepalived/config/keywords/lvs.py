@@ -388,8 +388,15 @@ def _read_forwarding(
 
 
 def _normalized(fwd: Forwarding) -> Forwarding:
-    """Tunnel options only matter for TUN; drop them elsewhere."""
-    return fwd if fwd.method is LbKind.TUN else Forwarding(fwd.method)
+    """Tunnel options only matter for TUN; drop them elsewhere (``fwd`` itself when it has
+    none)."""
+    if fwd.method is LbKind.TUN or (
+        fwd.tunnel_type is TunnelType.IPIP
+        and fwd.tunnel_port == 0
+        and fwd.tunnel_checksum is TunnelChecksum.NOCSUM
+    ):
+        return fwd
+    return Forwarding(fwd.method)
 
 
 def _render_forwarding(fwd: Forwarding) -> str:
@@ -1026,8 +1033,9 @@ def _validate_vs(
     seen: set[tuple[object, object]] = set()  # (address, port): one set lookup, not a scan
     weight_sum = 0
     for rs in vs["real_servers"]:
-        key = (rs["address"], rs["port"])
-        if key in seen:
+        count = len(seen)
+        seen.add((rs["address"], rs["port"]))  # hashes an address once, not twice
+        if len(seen) == count:
             diags.error(
                 f"VS {_vs_fmt(vs)}: real server {_rs_fmt(rs, vs)} is duplicated - removing "
                 "second rs"
@@ -1056,7 +1064,6 @@ def _validate_vs(
             )
             sorry["inhibit"] = rs["inhibit"]
         rs_list.append(rs)
-        seen.add(key)
     if sorry is not None and sorry.get("forwarding") is None:
         sorry["forwarding"] = fwd_default()
 
@@ -1082,6 +1089,7 @@ def _validate_vs(
     vs_dbr = _us(vs, "delay_before_retry_us")
     vs_warmup = _us(vs, "warmup_us")
     vs_vhost: str | None = vs.get("virtualhost")
+    vs_delay_s = us_to_seconds(vs_delay_us)
     real_servers: list[RealServer] = []
     for rs in rs_list:
         defaults = RsDefaults(
@@ -1096,7 +1104,7 @@ def _validate_vs(
             connect_timeout_s=us_to_seconds(rs.get("connect_timeout_us", vs_connect_us)),
             alpha=rs["alpha"],
             virtualhost=rs.get("virtualhost", vs_vhost),
-            vs_delay_loop_s=us_to_seconds(vs_delay_us),
+            vs_delay_loop_s=vs_delay_s,
         )
         checkers: list[Checker] = []
         for ch in rs["checkers"]:
@@ -1147,7 +1155,7 @@ def _validate_vs(
         persistence_granularity=vs.get("persistence_granularity"),
         persistence_engine=vs.get("persistence_engine"),
         ha_suspend=bool(vs.get("ha_suspend")),
-        delay_loop_s=us_to_seconds(vs_delay_us),
+        delay_loop_s=vs_delay_s,
         connect_timeout_s=us_to_seconds(vs_connect_us),
         retry=vs_retry,
         delay_before_retry_s=vs_dbr,
@@ -1303,6 +1311,7 @@ def _check_script_security(servers: list[VirtualServer], ctx: ParseContext) -> l
     out: list[VirtualServer] = []
     for vs in servers:
         real_servers: list[RealServer] = []
+        dropped_any = False
         for rs in vs.real_servers:
             kept: list[Checker] = []
             for chk in rs.checkers:
@@ -1327,13 +1336,17 @@ def _check_script_security(servers: list[VirtualServer], ctx: ParseContext) -> l
                     found, insecure = _probe(script, ctx)
                     any_script = any_script or found
                     any_insecure = any_insecure or (found and insecure)
-            real_servers.append(dataclasses.replace(rs, checkers=tuple(kept)))
+            if len(kept) == len(rs.checkers):
+                real_servers.append(rs)  # nothing dropped: keep the object as it is
+            else:
+                real_servers.append(dataclasses.replace(rs, checkers=tuple(kept)))
+                dropped_any = True
         for script in (vs.quorum_up, vs.quorum_down):
             if script is not None:
                 found, insecure = _probe(script, ctx)
                 any_script = any_script or found
                 any_insecure = any_insecure or (found and insecure)
-        out.append(dataclasses.replace(vs, real_servers=tuple(real_servers)))
+        out.append(dataclasses.replace(vs, real_servers=tuple(real_servers)) if dropped_any else vs)
     if any_script and not secure:
         extra = " There are insecure scripts." if any_insecure else ""
         ctx.diags.security(

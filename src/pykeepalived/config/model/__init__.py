@@ -14,7 +14,7 @@ from pykeepalived.config.model.lvs import LvsConfig
 from pykeepalived.config.model.vrrp import VrrpConfig
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Config:
     global_defs: GlobalDefs = field(default_factory=GlobalDefs)
     vrrp: VrrpConfig = field(default_factory=VrrpConfig)

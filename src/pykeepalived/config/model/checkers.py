@@ -67,7 +67,7 @@ class DnsType(enum.IntEnum):
     DNSKEY = 48
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ConnOpts:
     """Where a network checker connects and from where.
 
@@ -84,7 +84,7 @@ class ConnOpts:
     connect_timeout_s: float = 5.0
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CheckerCommon:
     """Keywords every scheduled checker has (``install_checker_common_keywords()``).
 
@@ -105,7 +105,7 @@ class CheckerCommon:
     kind: ClassVar[CheckerType]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TcpCheck(CheckerCommon):
     """``TCP_CHECK``: up when a TCP connection completes within the connect timeout."""
 
@@ -114,7 +114,7 @@ class TcpCheck(CheckerCommon):
     kind = CheckerType.TCP
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class HttpUrl:
     """One ``url { }`` of HTTP_GET / SSL_GET.
 
@@ -140,7 +140,7 @@ class HttpUrl:
         return any(lo <= status <= hi for lo, hi in self.status_codes)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class HttpCheckBase(CheckerCommon):
     """What HTTP_GET and SSL_GET share: every URL must answer with an accepted status (and
     match its digest/regex).
@@ -157,21 +157,21 @@ class HttpCheckBase(CheckerCommon):
     fast_recovery: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class HttpGetCheck(HttpCheckBase):
     """``HTTP_GET``: plain HTTP."""
 
     kind = CheckerType.HTTP
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SslGetCheck(HttpCheckBase):
     """``SSL_GET``: HTTP over TLS (client context from the ``SSL { }`` block)."""
 
     kind = CheckerType.SSL
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class MiscCheck(CheckerCommon):
     """``MISC_CHECK``: runs ``script``; exit 0 is up (with ``dynamic``, 2..255 set weight-2).
 
@@ -186,7 +186,7 @@ class MiscCheck(CheckerCommon):
     kind = CheckerType.MISC
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SmtpCheck(CheckerCommon):
     """``SMTP_CHECK``: expects 220, sends HELO, expects 250.
 
@@ -200,7 +200,7 @@ class SmtpCheck(CheckerCommon):
     kind = CheckerType.SMTP
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DnsCheck(CheckerCommon):
     """``DNS_CHECK``: a query of ``type`` for ``name`` must get a NOERROR answer."""
 
@@ -211,7 +211,7 @@ class DnsCheck(CheckerCommon):
     kind = CheckerType.DNS
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class UdpCheck(CheckerCommon):
     """``UDP_CHECK``: sends ``payload`` (random if ``None``).
 
@@ -231,7 +231,7 @@ class UdpCheck(CheckerCommon):
     kind = CheckerType.UDP
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class PingCheck(CheckerCommon):
     """``PING_CHECK``: ICMP / ICMPv6 echo."""
 
@@ -240,7 +240,7 @@ class PingCheck(CheckerCommon):
     kind = CheckerType.PING
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class FileCheck:
     """``FILE_CHECK``: follows the value in a ``track_file``.
 
@@ -256,7 +256,7 @@ class FileCheck:
     kind: ClassVar[CheckerType] = CheckerType.FILE
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class BfdCheck:
     """``BFD_CHECK``: the real server follows the BFD session ``name``."""
 

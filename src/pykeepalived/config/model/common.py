@@ -150,7 +150,7 @@ def quote_word(word: str) -> str:
     return f'"{escaped}"'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Script:
     """A command run without a shell.
 

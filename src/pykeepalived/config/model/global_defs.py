@@ -37,7 +37,7 @@ VRRP_MCAST_GROUP4 = ipaddress.IPv4Address("224.0.0.18")
 VRRP_MCAST_GROUP6 = ipaddress.IPv6Address("ff02::12")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SmtpServer:
     """``smtp_server HOST [PORT]``: an address literal or a host name."""
 
@@ -45,7 +45,7 @@ class SmtpServer:
     port: int = DEFAULT_SMTP_PORT
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NotifyFifo:
     """``[vrrp_|lvs_]notify_fifo PATH [USER [GROUP]]`` and its ``..._script``."""
 
@@ -55,7 +55,7 @@ class NotifyFifo:
     script: Script | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LvsSyncDaemon:
     """``lvs_sync_daemon IF [[inst] VI] [id N] [maxlen N] [port N] [ttl N] [group ADDR]``.
 
@@ -72,7 +72,7 @@ class LvsSyncDaemon:
     group: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LvsTimeouts:
     """``lvs_timeouts [tcp S] [tcpfin S] [udp S]`` (``None`` = leave the kernel's value)."""
 

@@ -117,7 +117,7 @@ class TunnelChecksum(enum.IntEnum):
     REMCSUM = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Forwarding:
     """A forwarding method with its tunnel options (only meaningful for TUN)."""
 
@@ -127,7 +127,7 @@ class Forwarding:
     tunnel_checksum: TunnelChecksum = TunnelChecksum.NOCSUM
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SslConfig:
     """The ``SSL { }`` client context for SSL_GET; all ``None`` = generated automatically."""
 
@@ -138,7 +138,7 @@ class SslConfig:
     location: Location = field(default=_NOWHERE, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VsgAddressRange:
     """A ``virtual_server_group`` address entry: ``first``..``last`` inclusive, ``port`` 0 =
     no port (persistent services only)."""
@@ -159,7 +159,7 @@ class VsgAddressRange:
         return [cls(i) for i in range(first, last + 1)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VsgFwmark:
     """A ``virtual_server_group`` ``fwmark N [inet|inet6]`` entry."""
 
@@ -171,7 +171,7 @@ class VsgFwmark:
 VsgEntry = VsgAddressRange | VsgFwmark
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VirtualServerGroup:
     """``virtual_server_group NAME { entries }`` (entries in file order)."""
 
@@ -188,7 +188,7 @@ class VirtualServerGroup:
         return tuple(e for e in self.entries if isinstance(e, VsgFwmark))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AddressService:
     """``virtual_server IP PORT``; ``port`` 0 means a port-less (persistent) service."""
 
@@ -196,14 +196,14 @@ class AddressService:
     port: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FwmarkService:
     """``virtual_server fwmark N``."""
 
     fwmark: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GroupService:
     """``virtual_server group NAME``."""
 
@@ -213,7 +213,7 @@ class GroupService:
 ServiceId = AddressService | FwmarkService | GroupService
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SorryServer:
     """``sorry_server IP [PORT]``: used while the quorum is lost."""
 
@@ -224,7 +224,7 @@ class SorryServer:
     location: Location = field(default=_NOWHERE, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RealServer:
     """``real_server IP [PORT] { }``, with every value resolved from its virtual server.
 
@@ -256,7 +256,7 @@ class RealServer:
     location: Location = field(default=_NOWHERE, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VirtualServer:
     """``virtual_server IP PORT | fwmark N | group NAME { }``.
 
@@ -303,7 +303,7 @@ class VirtualServer:
         return sum(rs.weight for rs in self.real_servers)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LvsConfig:
     """Everything the checker process of keepalived reads."""
 

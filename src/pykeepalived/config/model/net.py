@@ -69,7 +69,7 @@ class RuleAction(enum.IntEnum):
     PROHIBIT = 8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IpAddressSpec:
     """One address line: ``IP[/LEN] [brd IP|+|-] [dev IF] [scope S] [label L] [peer IP] ...``.
 
@@ -129,7 +129,7 @@ class IpAddressSpec:
         return 0 if self.prefixlen == 128 else INFINITY_LIFE_TIME
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Encap:
     """A lightweight-tunnel encapsulation (``encap ip|ip6|mpls|ila ...``).
 
@@ -149,7 +149,7 @@ class Encap:
     locator: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Nexthop:
     """One ``nexthop via ADDR dev IF weight N onlink realms R encap ...`` of a multipath route.
 
@@ -164,7 +164,7 @@ class Nexthop:
     encap: Encap | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RouteSpec:
     """One route line, in ``ip route`` syntax.
 
@@ -228,7 +228,7 @@ class RouteSpec:
         return self.dst.version
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleSpec:
     """One rule line, in ``ip rule`` syntax.
 

@@ -77,7 +77,7 @@ class LinkbeatType(enum.StrEnum):
     IOCTL = "IOCTL"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tracked:
     """One entry of ``track_script``/``track_file``/``track_process``/``track_bfd``.
 
@@ -91,7 +91,7 @@ class Tracked:
     location: Location | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrackedInterface:
     """One ``track_interface`` entry: ``IF [weight N [reverse]]``."""
 
@@ -101,7 +101,7 @@ class TrackedInterface:
     location: Location | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnicastPeer:
     """A ``unicast_peer`` entry; ``min_ttl``/``max_ttl`` bound the TTL accepted from it."""
 
@@ -115,7 +115,7 @@ class UnicastPeer:
         return self.min_ttl != 0 or self.max_ttl != 255
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VrrpScript:
     """``vrrp_script NAME``: run ``script`` every ``interval_s``; rise/fall decide its state.
 
@@ -139,7 +139,7 @@ class VrrpScript:
         return self.interval_s if self.timeout_s is None else self.timeout_s
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrackFile:
     """``track_file NAME`` (or the deprecated ``vrrp_track_file``): a watched value file."""
 
@@ -153,7 +153,7 @@ class TrackFile:
     location: Location | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrackProcess:
     """``vrrp_track_process NAME``: how many processes matching ``process`` run.
 
@@ -175,7 +175,7 @@ class TrackProcess:
     location: Location | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BfdInstance:
     """``bfd_instance NAME``: a BFD session (as keepalived's BFD process reads it).
 
@@ -202,7 +202,7 @@ class BfdInstance:
     location: Location | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SyncGroup:
     """``vrrp_sync_group NAME``: ``members`` are existing instance names, in config order.
 
@@ -229,7 +229,7 @@ class SyncGroup:
     location: Location | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VrrpInstance:
     """``vrrp_instance NAME`` after keepalived's checks and fix-ups.
 
@@ -347,7 +347,7 @@ class VrrpInstance:
         return tuple(s for s in found if s is not None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrackGroup:
     """``track_group NAME { group { VI_1 ... } }``: instances that track static addresses."""
 
@@ -356,7 +356,7 @@ class TrackGroup:
     location: Location | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GarpGroup:
     """``garp_group``: rate limits (seconds) for gratuitous ARP / NA on its interfaces.
 
@@ -371,14 +371,14 @@ class GarpGroup:
     location: Location | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LinkbeatInterface:
     name: str
     type: LinkbeatType = LinkbeatType.DEFAULT
     location: Location | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InterfaceUpDownDelay:
     """``interface_up_down_delays`` entry: debounce before acting on link down/up."""
 
@@ -388,7 +388,7 @@ class InterfaceUpDownDelay:
     location: Location | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VrrpConfig:
     """Everything VRRP-side of the config, in config order within each kind."""
 
