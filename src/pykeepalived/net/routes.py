@@ -129,6 +129,19 @@ async def route_request(nl: NetlinkSession, spec: RouteSpec) -> dict[str, Any]:
     return req
 
 
+_RULE_ATTRS = {
+    "fwmark": "fwmark",
+    "fwmask": "fwmask",
+    "iif": "iifname",
+    "oif": "oifname",
+    "suppress_prefixlen": "suppress_prefixlen",
+    "suppress_group": "suppress_ifgroup",
+    "protocol": "protocol",
+    "ip_proto": "ip_proto",
+}
+"""RuleSpec fields copied as they are when set, by pyroute2 attribute."""
+
+
 def rule_request(spec: RuleSpec) -> dict[str, Any]:
     """pyroute2 keyword arguments for ``spec``."""
     action = spec.action
@@ -152,22 +165,11 @@ def rule_request(spec: RuleSpec) -> dict[str, Any]:
         req["flags"] = 2  # FIB_RULE_INVERT
     if spec.tos:
         req["tos"] = spec.tos
-    if spec.fwmark is not None:
-        req["fwmark"] = spec.fwmark
-    if spec.fwmask is not None:
-        req["fwmask"] = spec.fwmask
-    if spec.iif is not None:
-        req["iifname"] = spec.iif
-    if spec.oif is not None:
-        req["oifname"] = spec.oif
-    if spec.suppress_prefixlen is not None:
-        req["suppress_prefixlen"] = spec.suppress_prefixlen
-    if spec.suppress_group is not None:
-        req["suppress_ifgroup"] = spec.suppress_group
-    if spec.protocol is not None:
-        req["protocol"] = spec.protocol
-    if spec.ip_proto is not None:
-        req["ip_proto"] = spec.ip_proto
+    req.update(
+        (attr, getattr(spec, field))
+        for field, attr in _RULE_ATTRS.items()
+        if getattr(spec, field) is not None
+    )
     if spec.sport is not None:
         req["sport_range"] = {"start": spec.sport[0], "end": spec.sport[1]}
     if spec.dport is not None:
