@@ -42,15 +42,17 @@ packets (a new sequence number and ICV each time, and an ICV over the IP header)
 every time.
 
 Reading pauses when packets come densely: a wake-up that finds packets less than
-``read_pause_s`` (1 ms) after the previous read takes the fd out of the loop and reads again
+``read_pause_s`` (2 ms) after the previous read takes the fd out of the loop and reads again
 from a timer ``read_pause_s`` later, and again every ``read_pause_s`` while packets keep coming;
 the first read that finds nothing puts the fd back in the loop. A backup of 200 instances at
-10 ms then reads ~20 adverts per wake-up, 1,000 times a second, instead of waking up for nearly
-every one of its 20,000 adverts a second; a lone advert (one instance, even at 10 ms) is read
-the moment it comes. A paused advert is at most ~``read_pause_s`` (plus the loop's millisecond
-rounding) late. Before a deadline acts, :meth:`VrrpSocket.flush` reads everything waiting, so
-neither a pause nor the order in which the loop serves the timer and the socket (or a busy
-start-up) makes a backup miss an advert that arrived before its down timer expired.
+10 ms then reads ~30 adverts per wake-up instead of waking up for nearly every one of its
+20,000 adverts a second; a lone advert (one instance, even at 10 ms) is read the moment it
+comes. Each packet is handed over with the time the kernel received it (``SO_TIMESTAMPNS``,
+moved to the loop's clock), so timers run from its arrival however late it is read; what a
+pause can delay is only the reaction itself (at most ~``read_pause_s`` plus the loop's
+millisecond rounding). Before a backup's down timer acts, :meth:`VrrpSocket.flush` reads
+everything waiting, so neither a pause nor the order in which the loop serves the timer and the
+socket (or a busy start-up) makes it miss an advert that arrived in time.
 """
 
 from __future__ import annotations
