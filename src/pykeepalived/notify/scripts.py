@@ -11,20 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import grp
 import logging
 import os
-import pwd
 import shlex
 import signal
-import stat
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from pykeepalived.notify.script_files import find_executable, insecure_reason, resolve_user
+
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "ScriptLauncher",
+    "ScriptResult",
+    "ScriptSpec",
+    "clean_environment",
+    "find_executable",
+    "insecure_reason",
+    "resolve_user",
+    "run_script",
+    "split_command",
+]
 
 UNSAFE_ENV = ("IFS", "LD_PRELOAD", "LD_LIBRARY_PATH")
 KILL_GRACE_S = 2.0  # keepalived sends SIGKILL 2 s after SIGTERM
@@ -69,56 +79,8 @@ def split_command(command: str) -> tuple[str, ...]:
         return tuple(command.split())
 
 
-def resolve_user(user: str | None, group: str | None) -> tuple[int | None, int | None]:
-    """uid/gid for ``user [[:]group]``; the user's primary group when no group is named.
-
-    Raises KeyError for an unknown user or group (the caller reports a config error).
-    """
-    if user is None:
-        return None, None
-    pw = pwd.getpwnam(user)
-    gid = grp.getgrnam(group.lstrip(":")).gr_gid if group else pw.pw_gid
-    return pw.pw_uid, gid
-
-
 def clean_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in UNSAFE_ENV}
-
-
-def find_executable(name: str) -> Path | None:
-    """PATH lookup for a bare name, as execvp would (keepalived resolves at config time)."""
-    if "/" in name:
-        return Path(name)
-    for directory in os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":"):
-        candidate = Path(directory or ".") / name
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def insecure_reason(path: Path, *, run_as_uid: int) -> str | None:
-    """Why running ``path`` would be insecure (keepalived's check_script_secure), or None.
-
-    A script run as root must not be writable by anyone but root, nor may any directory on
-    its path (which would let another user replace it).
-    """
-    try:
-        resolved = path.resolve(strict=True)
-    except (FileNotFoundError, RuntimeError):
-        return f"{path} does not exist"
-    if not os.access(resolved, os.X_OK):
-        return f"{resolved} is not executable"
-    if run_as_uid != 0:
-        return None
-    for part in (resolved, *resolved.parents):
-        st = part.stat()
-        if st.st_uid != 0:
-            return f"{part} is owned by uid {st.st_uid}, not root"
-        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not (
-            part.is_dir() and st.st_mode & stat.S_ISVTX
-        ):
-            return f"{part} is writable by non-root users"
-    return None
 
 
 async def run_script(

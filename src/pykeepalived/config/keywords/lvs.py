@@ -80,7 +80,7 @@ from pykeepalived.config.model.lvs import (
     VsgFwmark,
 )
 from pykeepalived.config.tree import Node
-from pykeepalived.notify.scripts import find_executable, insecure_reason
+from pykeepalived.notify.script_files import find_executable, insecure_reason
 
 INDENT = "    "
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pykeepalived.config.keywords.base import Fields, ParseContext
 from pykeepalived.config.keywords.vrrp_common import VrrpParseState, global_bool
 from pykeepalived.config.model.common import Script
-from pykeepalived.notify.scripts import find_executable, insecure_reason
+from pykeepalived.notify.script_files import find_executable, insecure_reason
 
 _NOT_FOUND_REASONS = ("does not exist", "is not executable")
 
