@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the IPVS tests (pytest -m vm) inside a throwaway QEMU VM booted from Debian's kernel.
+# Run the IPVS tests (pytest -m vm) inside a throwaway QEMU VM booted from Debian's kernel,
+# then the ipvlan tests (the host's kernel has no ipvlan either).
 #
 #   bash tests/vm/run_vm.sh [--bench] [extra pytest args]
 #
@@ -10,8 +11,10 @@
 #      $PYKA_VM_CACHE (default /opt/pykeepalived-vm: /var/cache is a tmpfs in the guest),
 #      unpacks it and runs depmod on it (nothing is installed into the host's /lib/modules),
 #   3. boots it with vng (software emulation, the host's root filesystem shared read-only),
-#      runs `pytest -m vm tests/vm` inside (and bench/reconcile.py --backend ipvs with --bench),
-#   4. prints the guest's output and exits with pytest's exit code (124 on time-out).
+#      runs `pytest -m vm tests/vm` and `pytest tests/netns/vrrp4/test_ipvlan.py` inside (and
+#      bench/reconcile.py --backend ipvs with --bench),
+#   4. prints the guest's output and exits with the first failing pytest's exit code (124 on
+#      time-out).
 # Environment: PYKA_VM_TIMEOUT_S (default 1200), PYKA_VM_MEMORY (default 2G).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,10 +60,15 @@ trap 'rm -rf "$OUT"' EXIT
 GUEST="set +e
 mkdir -p /lib/modules && ln -sfn $KDIR/lib/modules/$VER /lib/modules/$VER
 modprobe ip_vs
+modprobe ipvlan
 cd $REPO
 export PYTHONDONTWRITEBYTECODE=1 PYKA_IN_VM=1 HYPOTHESIS_STORAGE_DIRECTORY=$OUT/hypothesis
 $VENV/bin/python -m pytest -m vm tests/vm -p no:cacheprovider $* > $OUT/log 2>&1
-echo \$? > $OUT/rc
+rc=\$?
+$VENV/bin/python -m pytest tests/netns/vrrp4/test_ipvlan.py -p no:cacheprovider >> $OUT/log 2>&1
+rc_ipvlan=\$?
+[ \$rc = 0 ] && rc=\$rc_ipvlan
+echo \$rc > $OUT/rc
 if [ $BENCH = 1 ]; then $VENV/bin/python bench/reconcile.py --backend ipvs >> $OUT/log 2>&1; fi
 "
 echo "run_vm: booting $VER (timeout ${TIMEOUT_S}s)" >&2

@@ -9,8 +9,14 @@ keepalived 2.2.7, as observed in a namespace, creates for ``use_vmac`` on ``eth0
   ``promote_secondaries=1``; on the parent: ``arp_ignore=1``, ``arp_filter=1``
   (``vrrp_if_config.c``);
 
-and deletes the interface at exit. ``use_ipvlan`` makes an L2 ipvlan (mode bridge by default)
-with an optional address. The daemon owns the interfaces it created (it deletes only those).
+and deletes the interface at exit. ``use_ipvlan`` makes an L2 ipvlan (``IFLA_IPVLAN_MODE`` L2,
+``IFLA_IPVLAN_FLAGS`` bridge 0 / private 1 / vepa 2), for an IPv4 instance with
+``disable_ipv6=1`` and without the macvlan sysctls, brings it up and then adds its address
+(``netlink_link_add_ipvlan()``). The daemon owns the interfaces it created (it deletes only those).
+
+pyroute2 0.9.7's ipvlan attribute table lacks ``IFLA_IPVLAN_FLAGS`` (it silently dropped
+``ipvlan_flags``, so every ipvlan was made in bridge mode): this module registers a complete
+table through pyroute2's ``register_link_kind``.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv6Interface
 from pathlib import Path
 
+from pyroute2.netlink import nla
 from pyroute2.netlink.exceptions import NetlinkError as _PyrouteNetlinkError
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
 from pykeepalived.net.links import NetlinkOpError, NetlinkSession, link_index
 
@@ -29,6 +37,7 @@ __all__ = [
     "VmacSpec",
     "create_vmac",
     "delete_link",
+    "link_add_args",
     "set_sysctl",
     "vmac_mac",
     "vmac_name",
@@ -41,6 +50,20 @@ _MACVLAN_MODE_PRIVATE = 1
 _IPVLAN_MODES = {"l2": 0}
 _IPVLAN_FLAGS = {"bridge": 0, "private": 1, "vepa": 2}
 IN6_ADDR_GEN_MODE_NONE = 1
+
+
+class _IpvlanData(nla):  # type: ignore[misc]
+    """``IFLA_INFO_DATA`` of an ipvlan (``linux/if_link.h``): mode and flags, both u16."""
+
+    prefix = "IFLA_"
+    nla_map = (
+        ("IFLA_IPVLAN_UNSPEC", "none"),
+        ("IFLA_IPVLAN_MODE", "uint16"),
+        ("IFLA_IPVLAN_FLAGS", "uint16"),
+    )
+
+
+ifinfmsg.ifinfo.register_link_kind(module={"ipvlan": _IpvlanData})
 
 
 def vmac_mac(vrid: int, family: int) -> str:
@@ -92,21 +115,29 @@ async def _exists(nl: NetlinkSession, name: str) -> bool:
     return True
 
 
+def link_add_args(spec: VmacSpec, parent_index: int) -> dict[str, object]:
+    """The ``IPRoute.link("add", ...)`` keywords creating ``spec`` on interface ``parent_index``:
+    a private macvlan with the virtual MAC, or an L2 ipvlan with its bridge/private/vepa flag."""
+    args: dict[str, object] = {"ifname": spec.name, "link": parent_index, "kind": spec.kind}
+    if spec.kind == "macvlan":
+        args["macvlan_mode"] = "private"
+        args["address"] = spec.address
+    else:
+        if spec.ipvlan_mode not in _IPVLAN_FLAGS:
+            raise ValueError(f"unknown ipvlan mode {spec.ipvlan_mode!r}")
+        args["ipvlan_mode"] = _IPVLAN_MODES["l2"]
+        args["ipvlan_flags"] = _IPVLAN_FLAGS[spec.ipvlan_mode]
+    return args
+
+
 async def create_vmac(nl: NetlinkSession, spec: VmacSpec) -> bool:
     """Create and bring up ``spec``; False if an interface of that name already existed
     (it is then reused, as keepalived reuses a matching VMAC)."""
     parent = await link_index(nl, spec.parent)
     created = False
     if not await _exists(nl, spec.name):
-        req: dict[str, object] = {"ifname": spec.name, "link": parent, "kind": spec.kind}
-        if spec.kind == "macvlan":
-            req["macvlan_mode"] = "private"
-            req["address"] = spec.address
-        else:
-            req["ipvlan_mode"] = _IPVLAN_MODES["l2"]
-            req["ipvlan_flags"] = _IPVLAN_FLAGS.get(spec.ipvlan_mode, 0)
         try:
-            await nl.ipr.link("add", **req)
+            await nl.ipr.link("add", **link_add_args(spec, parent))
         except _PyrouteNetlinkError as exc:
             if exc.code != errno.EEXIST:
                 raise NetlinkOpError(f"link add {spec.name}", exc.code) from exc
@@ -137,6 +168,8 @@ async def create_vmac(nl: NetlinkSession, spec: VmacSpec) -> bool:
         set_sysctl(4, spec.name, "promote_secondaries", 1)
         set_sysctl(4, spec.parent, "arp_ignore", 1)
         set_sysctl(4, spec.parent, "arp_filter", 1)
+    elif spec.family == 4:
+        set_sysctl(6, spec.name, "disable_ipv6", 1)
     try:
         await nl.ipr.link("set", index=index, state="up")
     except _PyrouteNetlinkError as exc:

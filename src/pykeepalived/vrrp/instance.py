@@ -830,7 +830,7 @@ class InstanceRuntime:
                 for v in (*self.plan.vips, *self.plan.evips)
                 if self.plan.garp_extra_if_all or v.dev != self.interface
             ]
-            if self.plan.vmac is not None:
+            if self.plan.vmac is not None and self.plan.vmac.kind == "macvlan":
                 targets += [(self.plan.vmac.parent, v.ip) for v in self.plan.vips]
             for dev, ip in targets:
                 link = self.services.link_cache.get(dev) or await self._get_link(dev)

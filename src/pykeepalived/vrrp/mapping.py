@@ -459,7 +459,9 @@ def plan_instance(
     family = Family.IPV6 if inst.family == 6 else Family.IPV4
     version = VrrpVersion(inst.version)
     vmac = _vmac_spec(inst)
-    dev = (vmac.name if vmac is not None else inst.interface) or ""
+    # keepalived moves the VIPs onto a VMAC (macvlan); with use_ipvlan they stay on the parent
+    on_vmac = vmac is not None and vmac.kind == "macvlan"
+    dev = (vmac.name if vmac is not None and on_vmac else inst.interface) or ""
     want_version = int(family)
     advert_addresses: list[IPAddress] = []
     vips: list[VirtualAddress] = []

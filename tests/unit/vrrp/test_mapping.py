@@ -216,3 +216,12 @@ def test_receive_buffer_is_the_sum_of_each_instances_share_as_keepalived_sizes_i
     gd = SimpleNamespace(vrrp_rx_bufs_policy="MTU", vrrp_rx_bufs_multiplier=10)
     assert global_settings(gd).rx_bufs_policy == "MTU"
     assert global_settings(gd).rx_bufs_multiplier == 10
+
+
+def test_vips_go_on_a_vmac_but_stay_on_the_parent_with_ipvlan() -> None:
+    vmac = plan_instance(_inst(use_vmac=True))
+    assert vmac.vmac is not None and vmac.vmac.kind == "macvlan"
+    assert [v.dev for v in vmac.vips] == [vmac.vmac.name]
+    ipvlan = plan_instance(_inst(use_ipvlan=True, ipvlan_address=IPv4Interface("192.0.2.51/24")))
+    assert ipvlan.vmac is not None and ipvlan.vmac.kind == "ipvlan"
+    assert [v.dev for v in ipvlan.vips] == ["eth0"]  # as keepalived 2.2.7: on the parent
