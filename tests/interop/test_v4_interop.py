@@ -13,14 +13,15 @@ import pytest
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
-_LAB_PATH = Path(__file__).parents[1] / "netns" / "vrrp4" / "v4lab.py"
-_spec = importlib.util.spec_from_file_location("v4lab", _LAB_PATH)
-assert _spec is not None and _spec.loader is not None
-v4lab_mod = sys.modules.get("v4lab") or importlib.util.module_from_spec(_spec)
-if "v4lab" not in sys.modules:
-    sys.modules["v4lab"] = v4lab_mod
-    _spec.loader.exec_module(v4lab_mod)
-wait_for = v4lab_mod.wait_for
+if "daemonlab" not in sys.modules:  # loaded by path: the tests are not packages
+    _path = Path(__file__).parents[1] / "netns" / "daemonlab.py"
+    _spec = importlib.util.spec_from_file_location("daemonlab", _path)
+    assert _spec is not None and _spec.loader is not None
+    sys.modules["daemonlab"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["daemonlab"])
+daemonlab = sys.modules["daemonlab"]
+wait_for = daemonlab.wait_for
+NO_CONTROL_SOCKET = {"PYKEEPALIVED_CONTROL_SOCKET": "none"}
 
 VIP = "192.0.2.100"
 VIP2 = "198.51.100.100"
@@ -33,7 +34,7 @@ def make_lab(topology: Callable[..., Any], tmp_path: Path) -> Iterator[Callable[
     labs: list[Any] = []
 
     def make(segments: int = 1) -> Any:
-        lab = v4lab_mod.V4Lab(topology(hosts=2, segments=segments), tmp_path)
+        lab = daemonlab.Lab(topology(hosts=2, segments=segments), tmp_path, NO_CONTROL_SOCKET)
         labs.append(lab)
         return lab
 
@@ -41,9 +42,7 @@ def make_lab(topology: Callable[..., Any], tmp_path: Path) -> Iterator[Callable[
         yield make
     finally:
         for lab in labs:
-            lab.kill_all()
-            for host in lab.nodes:
-                print(f"----- {host} log -----\n{lab.log(host)}")
+            lab.shutdown()
 
 
 def inst(
@@ -103,7 +102,7 @@ def test_v4_sync_group_failover_with_keepalived(
     lab.start("h2", backup_impl)
 
     def on(host: str) -> bool:
-        return lab.holders(VIP) == [host] and lab.holders(VIP2) == [host]
+        return bool(lab.holders(VIP) == [host] and lab.holders(VIP2) == [host])
 
     wait_for(lambda: on("h1"), 15, f"{master_impl} master of both")
     lab.run("h1", ["ip", "link", "set", "eth1", "down"])

@@ -8,8 +8,8 @@ clean stop hands over well before a Master_Down_Interval would have run out.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
+import importlib.util
 import json
 import os
 import re
@@ -18,12 +18,11 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -38,12 +37,22 @@ from pykeepalived.vrrp.packet import (
 )
 from pykeepalived.vrrp.sockets import SocketKey, open_vrrp_socket
 
+if TYPE_CHECKING:
+    from daemonlab import KEEPALIVED, Lab, stays, wait_for
+else:
+    if "daemonlab" not in sys.modules:  # loaded by path: the tests are not packages
+        _path = Path(__file__).with_name("daemonlab.py")
+        _spec = importlib.util.spec_from_file_location("daemonlab", _path)
+        assert _spec is not None and _spec.loader is not None
+        sys.modules["daemonlab"] = importlib.util.module_from_spec(_spec)
+        _spec.loader.exec_module(sys.modules["daemonlab"])
+    _dl = sys.modules["daemonlab"]
+    KEEPALIVED, Lab, stays, wait_for = _dl.KEEPALIVED, _dl.Lab, _dl.stays, _dl.wait_for
+
 pytestmark = pytest.mark.netns
 
 TopologyFactory = Callable[..., Topology]
 
-PYKEEPALIVED = str(Path(sys.executable).with_name("pykeepalived"))
-KEEPALIVED = "keepalived"
 VIP4 = "192.0.2.100"
 VIP6 = "2001:db8:0:1::100"
 
@@ -121,140 +130,13 @@ def instance_conf(
     return "\n".join(lines) + "\n"
 
 
-@dataclass
-class Node:
-    """A daemon in a host namespace: its files and its process (None when not running)."""
-
-    host: str
-    conf: Path
-    log: Path
-    pidfile: Path
-    vrrp_pidfile: Path
-    proc: subprocess.Popen[Any] | None = None
-    _log_fh: IO[str] | None = field(default=None, repr=False)
-
-
-class Lab:
-    """Two (or more) hosts, each able to run one daemon."""
-
-    def __init__(self, topo: Topology, tmp: Path) -> None:
-        self.topo = topo
-        self.tmp = tmp
-        self.nodes: dict[str, Node] = {}
-
-    def address(self, host: str, family: int) -> str:
-        h = self.topo.host(host)
-        return str(h.ipv6() if family == 6 else h.ipv4())
-
-    def write(self, host: str, text: str) -> Node:
-        d = self.tmp / host
-        d.mkdir(exist_ok=True)
-        node = self.nodes.get(host) or Node(
-            host, d / "keepalived.conf", d / "daemon.log", d / "main.pid", d / "vrrp.pid"
-        )
-        node.conf.write_text(text)
-        self.nodes[host] = node
-        return node
-
-    def start(
-        self, host: str, impl: str = "pykeepalived", env: dict[str, str] | None = None
-    ) -> Node:
-        """Run ``impl`` ("pykeepalived", or "keepalived" for Debian's) on ``host``."""
-        node = self.nodes[host]
-        node._log_fh = node.log.open("a")
-        binary = PYKEEPALIVED if impl == "pykeepalived" else KEEPALIVED
-        argv = [binary, "-n", "-l", "-P", "-f", str(node.conf)]
-        if impl != "pykeepalived":
-            argv.append("-D")
-        argv += ["-p", str(node.pidfile), "-r", str(node.vrrp_pidfile), "--no-syslog"]
-        node.proc = self.topo.popen(
-            host, argv, stdout=node._log_fh, stderr=subprocess.STDOUT, env=env
-        )
-        wait_for(node.vrrp_pidfile.exists, 15, f"{impl} on {host} to write its VRRP pid file")
-        return node
-
-    def signal(self, host: str, sig: int) -> None:
-        """Signal the VRRP process (keepalived's VRRP child, or pykeepalived itself)."""
-        node = self.nodes[host]
-        pid = int(node.vrrp_pidfile.read_text().split()[0])
-        os.kill(pid, sig)
-
-    def terminate(self, host: str) -> None:
-        """SIGTERM the daemon (keepalived's parent forwards it to its VRRP child)."""
-        proc = self.nodes[host].proc
-        assert proc is not None
-        proc.send_signal(signal.SIGTERM)
-
-    def wait_exit(self, host: str, timeout_s: float = 10.0) -> int:
-        node = self.nodes[host]
-        assert node.proc is not None
-        rc = node.proc.wait(timeout_s)
-        node.proc = None
-        if node._log_fh is not None:  # a later start() opens it again
-            node._log_fh.close()
-            node._log_fh = None
-        return rc
-
-    def stop(self, host: str, timeout_s: float = 10.0) -> int:
-        """SIGTERM the daemon and wait for its exit status."""
-        self.terminate(host)
-        return self.wait_exit(host, timeout_s)
-
-    def log(self, host: str) -> str:
-        path = self.nodes[host].log
-        return path.read_text() if path.exists() else ""
-
-    def kill_all(self) -> None:
-        for node in self.nodes.values():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                os.kill(int(node.vrrp_pidfile.read_text().split()[0]), signal.SIGCONT)
-            proc = node.proc
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGCONT)
-                proc.kill()
-                proc.wait(5)
-            node.proc = None
-            if node._log_fh is not None:
-                node._log_fh.close()
-                node._log_fh = None
-
-    def has_vip(self, host: str, vip: str) -> bool:
-        infos = self.topo.ip_json(host, ["addr", "show", "dev", "eth0"])[0]["addr_info"]
-        return any(a.get("local") == vip for a in infos)
-
-    def holders(self, vip: str) -> list[str]:
-        return [h for h in self.nodes if self.has_vip(h, vip)]
-
-
-def wait_for(cond: Callable[[], bool], timeout_s: float, what: str, step_s: float = 0.02) -> float:
-    """Poll ``cond`` until true; return the time it took. Fails with ``what`` on timeout."""
-    start = time.monotonic()
-    deadline = start + timeout_s
-    while True:
-        if cond():
-            return time.monotonic() - start
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(step_s)
-
-
-def stays(cond: Callable[[], bool], duration_s: float, what: str) -> None:
-    """Assert ``cond`` holds continuously for ``duration_s``."""
-    deadline = time.monotonic() + duration_s
-    while time.monotonic() < deadline:
-        assert cond(), f"{what} stopped holding"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def lab(topology: TopologyFactory, tmp_path: Path) -> Iterator[Lab]:
     the_lab = Lab(topology(hosts=2), tmp_path)
     try:
         yield the_lab
     finally:
-        the_lab.kill_all()
-        for host in the_lab.nodes:
-            print(f"----- {host} log -----\n{the_lab.log(host)}")
+        the_lab.shutdown()
 
 
 def pair(lab: Lab, mode: Mode, *, nopreempt: bool = False, extra: str = "") -> None:
@@ -426,7 +308,7 @@ def test_status_dump_counts_unknown_vrids_bad_auth_and_garbage(lab: Lab, tmp_pat
     )
     dump_dir = tmp_path / "dump"
     dump_dir.mkdir()
-    lab.start("h1", env={**os.environ, "TMPDIR": str(dump_dir)})
+    lab.start("h1", env={"TMPDIR": str(dump_dir)})
     wait_for(lambda: lab.has_vip("h1", VIP4), 15, "h1 master")
 
     key = SocketKey("eth0", Family.IPV4, False, VRRP_MCAST_GROUP4)

@@ -20,6 +20,7 @@ from pykeepalived.checkers.dataplane import FakeDataPlane
 from pykeepalived.checkers.events import EventKind
 from pykeepalived.checkers.service import CheckerService
 from pykeepalived.config.loader import load_text
+from pykeepalived.config.model import Config
 
 from .chk_servers import (
     DnsResponder,
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.netns
 SVC = "[192.0.2.1]:tcp:80"
 
 
-def config(port: int, checker: str, *, rs_extra: str = "", address: str = "127.0.0.1"):
+def config(port: int, checker: str, *, rs_extra: str = "", address: str = "127.0.0.1") -> Config:
     text = f"""
 virtual_server 192.0.2.1 80 {{
     protocol TCP
@@ -69,11 +70,19 @@ def absent(dp: FakeDataPlane, dest: str) -> Callable[[], bool]:
     return lambda: dest not in dp.table.get(SVC, {})
 
 
-async def started(cfg) -> tuple[CheckerService, FakeDataPlane]:
+async def started(cfg: Config) -> tuple[CheckerService, FakeDataPlane]:
     dp = FakeDataPlane()
     service = CheckerService(cfg, dataplane=dp, bootstrap_s=0.0, jitter_fraction=0.0)
     await service.start()
     return service, dp
+
+
+async def udp_server(protocol: asyncio.DatagramProtocol) -> tuple[asyncio.DatagramTransport, int]:
+    """A UDP endpoint on a free loopback port served by ``protocol``; its transport and port."""
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        lambda: protocol, local_addr=("127.0.0.1", 0)
+    )
+    return transport, transport.get_extra_info("sockname")[1]
 
 
 def attempts(service: CheckerService) -> int:
@@ -207,7 +216,7 @@ def test_ssl_get_with_sni(tmp_path: Path) -> None:
     async def scenario() -> None:
         tls = self_signed(tmp_path)
         seen_sni: list[str | None] = []
-        tls.sni_callback = lambda sslobj, name, ctx: seen_sni.append(name)  # type: ignore[assignment]
+        tls.sni_callback = lambda sslobj, name, ctx: seen_sni.append(name)
         state = HttpState()
         server = await start_http(state, tls=tls)
         port = port_of(server)
@@ -243,12 +252,8 @@ SSL_GET {{
 
 def test_udp_check_require_reply_and_icmp_unreachable() -> None:
     async def scenario() -> None:
-        loop = asyncio.get_running_loop()
         responder = UdpResponder(b"\xab\x42pong")
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: responder, local_addr=("127.0.0.1", 0)
-        )
-        port = transport.get_extra_info("sockname")[1]
+        transport, port = await udp_server(responder)
         check = """
 UDP_CHECK {
     payload 70696e67
@@ -281,11 +286,7 @@ UDP_CHECK {
 
 def test_udp_check_without_reply_is_up_unless_unreachable() -> None:
     async def scenario() -> None:
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: UdpResponder(None), local_addr=("127.0.0.1", 0)
-        )
-        port = transport.get_extra_info("sockname")[1]
+        transport, port = await udp_server(UdpResponder(None))
         check = "UDP_CHECK {\n    connect_timeout 0.3\n    retry 0\n    warmup 0\n}\n"
         service, dp = await started(config(port, check))
         dest = f"[127.0.0.1]:{port}"
@@ -302,12 +303,8 @@ def test_udp_check_without_reply_is_up_unless_unreachable() -> None:
 
 def test_dns_check() -> None:
     async def scenario() -> None:
-        loop = asyncio.get_running_loop()
         responder = DnsResponder()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: responder, local_addr=("127.0.0.1", 0)
-        )
-        port = transport.get_extra_info("sockname")[1]
+        transport, port = await udp_server(responder)
         check = """
 DNS_CHECK {
     type A
@@ -386,7 +383,7 @@ def test_ping_check_loopback() -> None:
     asyncio.run(scenario())
 
 
-def misc_config(tmp_path: Path, body: str, *, extra: str = "") -> tuple[object, Path]:
+def misc_config(tmp_path: Path, body: str, *, extra: str = "") -> tuple[Config, Path]:
     script = tmp_path / "check.sh"
     script.write_text("#!/bin/sh\n" + body)
     script.chmod(0o755)

@@ -1,4 +1,4 @@
-"""Fixture ``v4lab``: a factory of :class:`V4Lab` over the ``topology`` fixture."""
+"""Fixture ``v4lab``: a factory of daemon labs (``tests/netns/daemonlab.py``) over ``topology``."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ from typing import Any
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("v4lab", Path(__file__).with_name("v4lab.py"))
-assert _spec is not None and _spec.loader is not None
-v4lab_mod = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("v4lab", v4lab_mod)
-_spec.loader.exec_module(v4lab_mod)
+if "daemonlab" not in sys.modules:  # loaded by path: the tests are not packages
+    _spec = importlib.util.spec_from_file_location(
+        "daemonlab", Path(__file__).parents[1] / "daemonlab.py"
+    )
+    assert _spec is not None and _spec.loader is not None
+    sys.modules["daemonlab"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["daemonlab"])
+daemonlab = sys.modules["daemonlab"]
+NO_CONTROL_SOCKET = {"PYKEEPALIVED_CONTROL_SOCKET": "none"}
 
 
 @pytest.fixture
@@ -22,7 +26,7 @@ def v4lab(topology: Callable[..., Any], tmp_path: Path) -> Iterator[Callable[...
     labs: list[Any] = []
 
     def make(hosts: int = 2, segments: int = 1) -> Any:
-        lab = v4lab_mod.V4Lab(topology(hosts=hosts, segments=segments), tmp_path)
+        lab = daemonlab.Lab(topology(hosts=hosts, segments=segments), tmp_path, NO_CONTROL_SOCKET)
         labs.append(lab)
         return lab
 
@@ -30,6 +34,4 @@ def v4lab(topology: Callable[..., Any], tmp_path: Path) -> Iterator[Callable[...
         yield make
     finally:
         for lab in labs:
-            lab.kill_all()
-            for host in lab.nodes:
-                print(f"----- {host} log -----\n{lab.log(host)}")
+            lab.shutdown()
