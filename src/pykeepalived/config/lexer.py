@@ -305,6 +305,29 @@ class ConfigFS(Protocol):
     def realpath(self, path: str) -> str: ...
 
 
+class EmptyFS:
+    """`ConfigFS` with nothing in it: every include finds no file (text parsed on its own, as
+    fuzzing and tests do, never touching the real filesystem)."""
+
+    def listdir(self, path: str) -> list[str]:
+        raise FileNotFoundError(path)
+
+    def lexists(self, path: str) -> bool:
+        return False
+
+    def is_dir(self, path: str) -> bool:
+        return False
+
+    def kind(self, path: str) -> FileKind:
+        return FileKind.MISSING
+
+    def read_text(self, path: str) -> str:
+        raise FileNotFoundError(path)
+
+    def realpath(self, path: str) -> str:
+        return path
+
+
 class OsFS:
     """`ConfigFS` on the real filesystem."""
 

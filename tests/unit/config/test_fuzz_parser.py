@@ -11,33 +11,11 @@ from hypothesis import strategies as st
 
 from pykeepalived.config import lexer
 from pykeepalived.config.errors import ConfigError, Diagnostics, Severity
-from pykeepalived.config.lexer import FileKind
+from pykeepalived.config.lexer import EmptyFS
 from pykeepalived.config.parser import parse_text
 from pykeepalived.config.tree import Node
 
 pytestmark = pytest.mark.unit
-
-
-class EmptyFS:
-    """A filesystem with nothing in it, so fuzzed includes never touch the real one."""
-
-    def listdir(self, path: str) -> list[str]:
-        raise FileNotFoundError(path)
-
-    def lexists(self, path: str) -> bool:
-        return False
-
-    def is_dir(self, path: str) -> bool:
-        return False
-
-    def kind(self, path: str) -> FileKind:
-        return FileKind.MISSING
-
-    def read_text(self, path: str) -> str:
-        raise FileNotFoundError(path)
-
-    def realpath(self, path: str) -> str:
-        return path
 
 
 TOKENS = [

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pykeepalived.config import lexer, loader
 from pykeepalived.config.errors import Diagnostics, Location, Severity
-from pykeepalived.config.lexer import FileKind, LineReader, LogicalLine, split_words
+from pykeepalived.config.lexer import EmptyFS, LineReader, LogicalLine, split_words
 from pykeepalived.config.parser import build_tree, parse_file, parse_text
 from pykeepalived.config.tree import Node
 
@@ -24,30 +24,8 @@ NodeView = tuple[object, ...]
 DiagView = list[tuple[Severity, str, Location | None]]
 
 
-class NoFS:
-    """A filesystem with nothing in it: includes fail without touching the real one."""
-
-    def listdir(self, path: str) -> list[str]:
-        raise FileNotFoundError(path)
-
-    def lexists(self, path: str) -> bool:
-        return False
-
-    def is_dir(self, path: str) -> bool:
-        return False
-
-    def kind(self, path: str) -> FileKind:
-        return FileKind.MISSING
-
-    def read_text(self, path: str) -> str:
-        raise FileNotFoundError(path)
-
-    def realpath(self, path: str) -> str:
-        return path
-
-
 def _reader(text: str, diags: Diagnostics) -> LineReader:
-    reader = LineReader(diags=diags, config_id="node1", fs=NoFS(), rng=random.Random(0))
+    reader = LineReader(diags=diags, config_id="node1", fs=EmptyFS(), rng=random.Random(0))
     reader.push_text("t.conf", text, "/nowhere")
     return reader
 
@@ -89,7 +67,7 @@ def _fast(text: str) -> tuple[tuple[NodeView, ...], DiagView]:
         diags=diags,
         filename="t.conf",
         config_id="node1",
-        fs=NoFS(),
+        fs=EmptyFS(),
         rng=random.Random(0),
         base_dir=Path("/nowhere"),
     )
