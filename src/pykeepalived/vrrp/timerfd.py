@@ -55,23 +55,20 @@ class _Itimerspec(ctypes.Structure):
     _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
 
 
-_LIBC = LIBC
-
-
 def set_timer_slack_ns(slack_ns: int) -> bool:
     """prctl(PR_SET_TIMERSLACK) for the calling thread; True if the kernel accepted it."""
-    if _LIBC is None:
+    if LIBC is None:
         return False
-    return int(_LIBC.prctl(PR_SET_TIMERSLACK, ctypes.c_ulong(slack_ns), 0, 0, 0)) == 0
+    return int(LIBC.prctl(PR_SET_TIMERSLACK, ctypes.c_ulong(slack_ns), 0, 0, 0)) == 0
 
 
 class TimerFd:
     """A non-blocking CLOCK_MONOTONIC timerfd armed at absolute times (seconds)."""
 
     def __init__(self) -> None:
-        if _LIBC is None or not hasattr(_LIBC, "timerfd_create"):
+        if LIBC is None or not hasattr(LIBC, "timerfd_create"):
             raise OSError("timerfd is not available")
-        fd = int(_LIBC.timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC))
+        fd = int(LIBC.timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC))
         if fd < 0:
             raise last_error("timerfd_create")
         self.fd = fd
@@ -79,19 +76,19 @@ class TimerFd:
 
     def arm(self, at_s: float) -> None:
         """Expire at ``at_s`` on CLOCK_MONOTONIC (at once if it is already past)."""
-        assert _LIBC is not None
+        assert LIBC is not None
         ns = max(1, int(at_s * _NS_PER_S))  # 0 would disarm
         value = self._spec.it_value
         value.tv_sec, value.tv_nsec = divmod(ns, _NS_PER_S)
-        if _LIBC.timerfd_settime(self.fd, TFD_TIMER_ABSTIME, ctypes.byref(self._spec), None) < 0:
+        if LIBC.timerfd_settime(self.fd, TFD_TIMER_ABSTIME, ctypes.byref(self._spec), None) < 0:
             raise last_error("timerfd_settime")
 
     def disarm(self) -> None:
         """Stop the timer."""
-        assert _LIBC is not None
+        assert LIBC is not None
         value = self._spec.it_value
         value.tv_sec = value.tv_nsec = 0
-        _LIBC.timerfd_settime(self.fd, 0, ctypes.byref(self._spec), None)
+        LIBC.timerfd_settime(self.fd, 0, ctypes.byref(self._spec), None)
 
     def consume(self) -> int:
         """Read the expiry count (0 if it has not expired: spurious wake-up)."""
